@@ -1,0 +1,420 @@
+"""The engine: owns every tensor of a network and advances it in compiled chunks.
+
+Knows nothing of PyNN objects; the adapter talks to it through :class:`Engine`
+(interface in docs/architecture.md). Cell groups that share a surrogate are
+batched together; spike sources (Poisson, arrays) are generated inside the loop.
+"""
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from ..surrogates import registry
+from .connectivity import SynapseTable
+from .loop import ChunkRunner
+from .recording import SignalBuffer, SpikeBuffer
+
+RECEPTORS = ("excitatory", "inhibitory")
+SIGNALS = ("v", "gsyn_exc", "gsyn_inh")
+MAX_CHUNK_STEPS = 5000
+MAX_CHUNK_VALUES = 20_000_000  # recorded values per chunk before handing to the host
+
+
+class _Group:
+    def __init__(self, kind, size, parameters, initial=None, celltype=None):
+        self.kind = kind  # "cells" | "poisson" | "array"
+        self.size = size
+        self.celltype = celltype
+        self.parameters = {k: np.array(np.broadcast_to(v, (size,)), dtype=float)
+                           for k, v in parameters.items()}
+        self.initial = {k: np.array(np.broadcast_to(v, (size,)), dtype=float)
+                        for k, v in (initial or {}).items()}
+        self.state = None  # host copy of the dynamic state between runs
+        self.spike_times = None  # for "array" groups
+
+
+class Engine:
+    """A network of surrogate cell batches, spike sources and synapses."""
+
+    def __init__(self, dt=0.1, seed=None, progress=True):
+        self.dt = float(dt)
+        self.seed = int(np.random.SeedSequence(seed).generate_state(1)[0]) if seed is None \
+            else int(seed)
+        self.progress = progress
+        self.groups = []
+        self.synapses = SynapseTable()
+        self._syn_meta = []  # (pre_gid, pre_index, post_gid, post_index, receptor)
+        self.signals = {}  # (gid, variable) -> SignalBuffer
+        self.spikes = {}  # gid -> SpikeBuffer
+        self.step = 0
+        self._runner = None
+        self._layout_key = None
+        self._cells = {}  # celltype -> Surrogate, keras cell
+
+    # ------------------------------------------------------------------ building
+    @property
+    def t(self):
+        return self.step * self.dt
+
+    def _surrogate(self, celltype):
+        if celltype not in self._cells:
+            surrogate = registry.load(celltype)
+            if not math.isclose(surrogate.dt, self.dt, rel_tol=1e-9):
+                raise NotImplementedError(
+                    f"the {celltype} surrogate was trained at dt = {surrogate.dt} ms; "
+                    f"running it at timestep {self.dt} ms is not supported")
+            self._cells[celltype] = (surrogate, surrogate.build_cell())
+        return self._cells[celltype]
+
+    def add_surrogate_group(self, celltype, size, parameters, initial=None):
+        surrogate, _ = self._surrogate(celltype)
+        surrogate.check_parameters(parameters)
+        initial = dict(initial or {})
+        for name, values in initial.items():
+            surrogate.check_initial(name, values)
+        group = _Group("cells", size, parameters, initial, celltype)
+        group.initial.setdefault("v", np.full(size, -65.0))
+        self.groups.append(group)
+        self._reset_group_state(group)
+        return len(self.groups) - 1
+
+    def add_poisson_group(self, size, rate, start, duration):
+        group = _Group("poisson", size, {"rate": rate, "start": start, "duration": duration})
+        self._check_rates(group.parameters["rate"])
+        self.groups.append(group)
+        return len(self.groups) - 1
+
+    def add_spike_array_group(self, spike_times):
+        group = _Group("array", len(spike_times), {})
+        group.spike_times = [np.asarray(t, dtype=float) for t in spike_times]
+        self.groups.append(group)
+        return len(self.groups) - 1
+
+    @staticmethod
+    def _check_rates(rate):
+        if np.any(rate < 0) or not np.all(np.isfinite(rate)):
+            raise ValueError(f"Poisson rates must be finite and >= 0 Hz, got {rate.min()}")
+
+    def set_parameters(self, gid, name, values, index=None):
+        group = self.groups[gid]
+        if group.kind == "array":
+            if name != "spike_times":
+                raise KeyError(name)
+            index = range(group.size) if index is None else index
+            for i, t in zip(index, values):
+                group.spike_times[i] = np.asarray(t, dtype=float)
+            return
+        new = group.parameters[name].copy()
+        new[slice(None) if index is None else np.asarray(index)] = values
+        if group.kind == "cells":
+            self._surrogate(group.celltype)[0].check_parameters({name: new})
+        elif name == "rate":
+            self._check_rates(new)
+        group.parameters[name] = new
+
+    def get_parameters(self, gid, name):
+        group = self.groups[gid]
+        if name == "spike_times":
+            return list(group.spike_times)
+        return group.parameters[name].copy()
+
+    def set_initial(self, gid, variable, values, index=None):
+        group = self.groups[gid]
+        if group.kind != "cells":
+            return
+        self._surrogate(group.celltype)[0].check_initial(variable, values)
+        sel = slice(None) if index is None else np.asarray(index)
+        current = group.initial.setdefault(variable, np.zeros(group.size))
+        current[sel] = values
+        # the new value also applies now, to the cells concerned
+        fresh = self._initial_state(group)
+        cells = np.arange(group.size)[sel]
+        for key, arr in group.state.items():
+            arr[cells] = fresh[key][cells]
+
+    def add_synapses(self, pre_gid, pre_index, post_gid, post_index, weight, delay, receptor):
+        post = self.groups[post_gid]
+        if post.kind != "cells":
+            raise ValueError("synapses can only target cells, not spike sources")
+        if receptor not in RECEPTORS:
+            raise ValueError(f"receptor_type {receptor!r} is not one of {RECEPTORS}")
+        delay_steps = self._delay_steps(delay)
+        sid = self.synapses.add(np.asarray(pre_index), np.asarray(post_index),
+                                weight, delay_steps)
+        self._syn_meta.append((pre_gid, post_gid, receptor))
+        return sid
+
+    def _delay_steps(self, delay):
+        delay = np.atleast_1d(np.asarray(delay, dtype=float))
+        steps = np.round(delay / self.dt).astype(np.int64)
+        if np.any(steps < 1) or not np.all(np.isfinite(delay)):
+            bad = delay[(steps < 1) | ~np.isfinite(delay)][0]
+            raise ValueError(f"delay {bad} ms is below the time step {self.dt} ms")
+        return steps
+
+    def get_synapses(self, sid, name):
+        p = self.synapses.projections[sid]
+        if name == "weight":
+            return p["weight"].astype(float)
+        if name == "delay":
+            return p["delay"] * self.dt
+        raise KeyError(name)
+
+    def set_synapses(self, sid, name, values):
+        p = self.synapses.projections[sid]
+        values = np.broadcast_to(np.asarray(values, dtype=float), p["weight"].shape)
+        if name == "weight":
+            p["weight"] = values.astype(np.float32)
+        elif name == "delay":
+            p["delay"] = self._delay_steps(values)
+        else:
+            raise KeyError(name)
+
+    # ------------------------------------------------------------------ recording
+    def record(self, gid, variable, index, sampling_interval=None):
+        index = np.asarray(index, np.int64)
+        group = self.groups[gid]
+        if variable == "spikes":
+            old = self.spikes.get(gid)
+            merged = np.union1d(old.index, index) if old else index
+            buf = SpikeBuffer(merged)
+            if old is not None:
+                buf.steps = [self._remap_spikes(s, old.index, merged) for s in old.steps]
+            self.spikes[gid] = buf
+            return
+        if group.kind != "cells" or variable not in SIGNALS:
+            raise ValueError(f"cannot record {variable!r} from this group")
+        every = max(1, int(round((sampling_interval or self.dt) / self.dt)))
+        old = self.signals.get((gid, variable))
+        merged = np.union1d(old.index, index) if old else index
+        buf = SignalBuffer(merged, every, self.dt)
+        if old is not None and old.chunks:
+            data = np.full((len(old.data()), len(merged)), np.nan, np.float32)
+            data[:, np.searchsorted(merged, old.index)] = old.data()
+            buf.chunks, buf.t_start = [data], old.t_start
+        self.signals[(gid, variable)] = buf
+
+    @staticmethod
+    def _remap_spikes(pairs, old_index, new_index):
+        pairs = pairs.copy()
+        pairs[:, 1] = np.searchsorted(new_index, old_index[pairs[:, 1]])
+        return pairs
+
+    def recorded_spikes(self, gid, clear=False):
+        buf = self.spikes.get(gid)
+        if buf is None:
+            return {}
+        out = buf.times(self.dt)
+        if clear:
+            buf.clear()
+        return out
+
+    def recorded_signal(self, gid, variable, clear=False):
+        buf = self.signals.get((gid, variable))
+        if buf is None:
+            return np.zeros(0, np.int64), np.zeros((0, 0)), 0.0, self.dt
+        out = (buf.index.copy(), buf.data(), buf.t_start or 0.0, buf.sampling_steps * self.dt)
+        if clear:
+            buf.clear()
+        return out
+
+    # ------------------------------------------------------------------ state
+    def _initial_state(self, group):
+        _, cell = self._surrogate(group.celltype)
+        v0, buf, h, c = [np.asarray(x) for x in cell.initial_state(group.initial["v"])]
+        return {"v": v0[:, 0].astype(np.float32), "buffer": buf, "h": h, "c": c,
+                "g_exc": group.initial.get("gsyn_exc", np.zeros(group.size)).astype(np.float32),
+                "g_inh": group.initial.get("gsyn_inh", np.zeros(group.size)).astype(np.float32)}
+
+    def _reset_group_state(self, group):
+        group.state = self._initial_state(group)
+
+    def reset(self):
+        """Back to t = 0 with every cell at its initial values; recordings cleared."""
+        self.step = 0
+        for group in self.groups:
+            if group.kind == "cells":
+                self._reset_group_state(group)
+        for buf in list(self.signals.values()) + list(self.spikes.values()):
+            buf.clear()
+        if self._runner is not None:
+            self._runner.reset_ring()
+
+    # ------------------------------------------------------------------ layout
+    def _layout(self):
+        """Positions of every group in cell / source / neuron space."""
+        cell_groups = [g for g in range(len(self.groups)) if self.groups[g].kind == "cells"]
+        celltypes = list(dict.fromkeys(self.groups[g].celltype for g in cell_groups))
+        order = [g for ct in celltypes for g in cell_groups if self.groups[g].celltype == ct]
+        offsets, pos = {}, 0
+        models = []
+        for ct in celltypes:
+            start = pos
+            for g in order:
+                if self.groups[g].celltype == ct:
+                    offsets[g] = pos
+                    pos += self.groups[g].size
+            models.append((ct, start, pos))
+        n_cells = pos
+        for kind in ("poisson", "array"):
+            for g, group in enumerate(self.groups):
+                if group.kind == kind:
+                    offsets[g] = pos
+                    pos += group.size
+        n_poisson = sum(g.size for g in self.groups if g.kind == "poisson")
+        return offsets, models, n_cells, n_poisson, pos - n_cells - n_poisson
+
+    def _prepare(self):
+        offsets, models, n_cells, n_poisson, n_array = self._layout()
+        self._offsets = offsets
+        const = self._constants(offsets, models, n_cells, n_poisson, n_array)
+        signals = [(var, (offsets[gid] + buf.index).astype(np.int64), buf.sampling_steps)
+                   for (gid, var), buf in sorted(self.signals.items())]
+        spike_index = np.concatenate(
+            [offsets[gid] + buf.index for gid, buf in sorted(self.spikes.items())]
+            or [np.zeros(0, np.int64)]).astype(np.int64)
+        slots = self.synapses.max_delay + 2
+        key = (tuple(models), n_cells, n_poisson, n_array, slots,
+               tuple((v, tuple(i), e) for v, i, e in signals), tuple(spike_index))
+        if key != self._layout_key:
+            old_ring = None
+            if self._runner is not None and self._layout_key[1:5] == key[1:5] \
+                    and self._layout_key[0] == key[0]:
+                old_ring = self._runner.ring.numpy()
+            model_cells = [(self._surrogate(ct)[1], a, b) for ct, a, b in models]
+            model_specs = [(cell, a, b, None) for cell, a, b in model_cells]
+            self._runner = ChunkRunner(model_specs, n_cells, n_poisson, n_array, slots,
+                                       signals, spike_index, self.seed)
+            if old_ring is not None:
+                self._runner.ring.assign(old_ring)
+            elif self.step > 0 and self._layout_key is not None:
+                import warnings
+                warnings.warn("the network changed after the simulation started: spikes "
+                              "in transit were dropped")
+            self._layout_key = key
+        return const, models
+
+    def _constants(self, offsets, models, n_cells, n_poisson, n_array):
+        cols = {k: np.zeros(n_cells, np.float32) for k in
+                ("e_rev_E", "e_rev_I", "i_ext", "decay_E", "decay_I", "threshold")}
+        p_spike = np.zeros(n_poisson, np.float32)
+        p_start = np.zeros(n_poisson, np.int64)
+        p_stop = np.zeros(n_poisson, np.int64)
+        a_steps, a_index = [], []
+        for gid, group in enumerate(self.groups):
+            off = offsets[gid]
+            sl = slice(off, off + group.size)
+            if group.kind == "cells":
+                surrogate, _ = self._surrogate(group.celltype)
+                inputs = surrogate.synaptic_inputs(group.parameters)
+                for k in ("e_rev_E", "e_rev_I", "i_ext"):
+                    cols[k][sl] = inputs[k]
+                cols["decay_E"][sl] = np.exp(-self.dt / inputs["tau_syn_E"])
+                cols["decay_I"][sl] = np.exp(-self.dt / inputs["tau_syn_I"])
+                cols["threshold"][sl] = surrogate.spike_threshold
+            elif group.kind == "poisson":
+                sl = slice(off - n_cells, off - n_cells + group.size)
+                p = group.parameters
+                p_spike[sl] = np.minimum(p["rate"] * self.dt / 1000.0, 1.0)
+                p_start[sl] = np.ceil(p["start"] / self.dt - 1e-9)
+                p_stop[sl] = np.ceil((p["start"] + p["duration"]) / self.dt - 1e-9)
+            else:
+                for i, times in enumerate(group.spike_times):
+                    steps = np.round(times / self.dt).astype(np.int64)
+                    a_steps.append(steps)
+                    a_index.append(np.full(len(steps), off - n_cells - n_poisson + i))
+        a_steps = np.concatenate(a_steps) if a_steps else np.zeros(0, np.int64)
+        a_index = np.concatenate(a_index) if a_index else np.zeros(0, np.int64)
+        order = np.argsort(a_steps, kind="stable")
+        row_ptr, target, weight, delay = self._synapse_arrays(offsets, n_cells)
+        const = {k: tf.constant(v) for k, v in cols.items()}
+        const.update(p_spike=tf.constant(p_spike), p_start=tf.constant(p_start),
+                     p_stop=tf.constant(p_stop), array_steps=tf.constant(a_steps[order]),
+                     array_index=tf.constant(a_index[order]), row_ptr=tf.constant(row_ptr),
+                     syn_target=tf.constant(target), syn_weight=tf.constant(weight),
+                     syn_delay=tf.constant(delay))
+        return const
+
+    def _synapse_arrays(self, offsets, n_cells):
+        table = SynapseTable()
+        for p, (pre_gid, post_gid, receptor) in zip(self.synapses.projections, self._syn_meta):
+            target = (offsets[post_gid] + p["target"]
+                      + RECEPTORS.index(receptor) * n_cells)
+            table.add(offsets[pre_gid] + p["pre"], target, p["weight"], p["delay"])
+        n_total = sum(g.size for g in self.groups)
+        return table.compile(n_total)
+
+    # ------------------------------------------------------------------ running
+    def _device_state(self, models):
+        order = sorted((self._offsets[g], g) for g, grp in enumerate(self.groups)
+                       if grp.kind == "cells")
+        cat = lambda key: np.concatenate(  # noqa: E731
+            [self.groups[g].state[key] for _, g in order] or [np.zeros(0, np.float32)])
+        state = {"v": tf.constant(cat("v"), tf.float32),
+                 "g_exc": tf.constant(cat("g_exc"), tf.float32),
+                 "g_inh": tf.constant(cat("g_inh"), tf.float32), "models": []}
+        for ct, a, b in models:
+            sub = [g for off, g in order if a <= off < b]
+            state["models"].append(tuple(
+                tf.constant(np.concatenate([self.groups[g].state[key] for g in sub]),
+                            tf.float32)
+                for key in ("v", "buffer", "h", "c")))
+            state["models"][-1] = (state["models"][-1][0][:, None],) + state["models"][-1][1:]
+        return state
+
+    def _store_state(self, state, models):
+        for g, group in enumerate(self.groups):
+            if group.kind != "cells":
+                continue
+            off = self._offsets[g]
+            sl = slice(off, off + group.size)
+            group.state["v"] = state["v"].numpy()[sl]
+            group.state["g_exc"] = state["g_exc"].numpy()[sl]
+            group.state["g_inh"] = state["g_inh"].numpy()[sl]
+            for (ct, a, b), ms in zip(models, state["models"]):
+                if a <= off < b:
+                    local = slice(off - a, off - a + group.size)
+                    for key, arr in zip(("buffer", "h", "c"), ms[1:]):
+                        group.state[key] = arr.numpy()[local]
+
+    def _record_initial_samples(self):
+        for (gid, var), buf in self.signals.items():
+            if not buf.chunks and self.step % buf.sampling_steps == 0:
+                key = {"v": "v", "gsyn_exc": "g_exc", "gsyn_inh": "g_inh"}[var]
+                buf.append(self.step, self.groups[gid].state[key][buf.index][None, :])
+
+    def run(self, duration):
+        """Advance the network by ``duration`` ms (rounded to whole steps)."""
+        n_steps = int(round(duration / self.dt))
+        if n_steps <= 0:
+            return
+        const, models = self._prepare()
+        self._record_initial_samples()
+        state = self._device_state(models)
+        n_rec = sum(len(i) for _, i, _ in self._runner.signals) + len(self._runner.spike_index)
+        chunk = int(min(MAX_CHUNK_STEPS, max(100, MAX_CHUNK_VALUES // max(1, n_rec))))
+        from tqdm.auto import tqdm
+        with tqdm(total=n_steps, unit="step", delay=2.0, leave=False,
+                  disable=not self.progress, desc="pyNN.ann") as bar:
+            done = 0
+            while done < n_steps:
+                n = min(chunk, n_steps - done)
+                k0 = self.step
+                state, samples, spikes = self._runner.run_chunk(
+                    tf.constant(k0, tf.int64), tf.constant(n, tf.int32), state, const)
+                self._collect(k0, n, samples, spikes)
+                self.step += n
+                done += n
+                bar.update(n)
+        self._store_state(state, models)
+
+    def _collect(self, k0, n, samples, spikes):
+        for ((gid, var), buf), data in zip(sorted(self.signals.items()), samples):
+            every = buf.sampling_steps
+            buf.append((k0 // every + 1) * every, data.numpy())
+        spikes = spikes.numpy()
+        col = 0
+        for gid, buf in sorted(self.spikes.items()):
+            buf.append(k0 + 1, spikes[:, col:col + len(buf.index)])
+            col += len(buf.index)

@@ -1,0 +1,141 @@
+"""Registry of the pretrained surrogates shipped inside the package.
+
+Each model lives in ``models/<celltype>/`` as ``weights.npz`` (plain arrays, loaded
+with ``allow_pickle=False``: loading never executes code) and ``metadata.json``
+(cell type, dt, architecture, normalisation, parameter domain, measured accuracy,
+format version, SHA-256 of the weights).
+"""
+
+import hashlib
+import json
+import os
+from functools import lru_cache
+
+import numpy as np
+from pyNN.errors import InvalidParameterValueError
+
+FORMAT_VERSION = 1
+MODELS_DIR = os.path.join(os.path.dirname(__file__), "models")
+
+
+class OutOfDomainError(InvalidParameterValueError):
+    """A cell parameter lies outside the domain the surrogate was trained on."""
+
+
+def _sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def available():
+    """Names of the cell types with a shipped surrogate."""
+    if not os.path.isdir(MODELS_DIR):
+        return []
+    return sorted(d for d in os.listdir(MODELS_DIR)
+                  if os.path.exists(os.path.join(MODELS_DIR, d, "metadata.json")))
+
+
+class Surrogate:
+    """A trained surrogate: the Keras cell with its weights, and its metadata."""
+
+    def __init__(self, directory):
+        with open(os.path.join(directory, "metadata.json")) as f:
+            self.metadata = json.load(f)
+        if self.metadata.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{directory}: unsupported surrogate format "
+                             f"{self.metadata.get('format_version')} (expected {FORMAT_VERSION})")
+        weights_path = os.path.join(directory, "weights.npz")
+        if _sha256(weights_path) != self.metadata["weights_sha256"]:
+            raise ValueError(f"{weights_path}: checksum does not match metadata.json")
+        with np.load(weights_path, allow_pickle=False) as w:
+            self._weights = [w[f"arr_{i}"] for i in range(len(w.files))]
+        self.directory = directory
+
+    @property
+    def celltype(self):
+        return self.metadata["celltype"]
+
+    @property
+    def dt(self):
+        return self.metadata["dt"]
+
+    @property
+    def spike_threshold(self):
+        return self.metadata["spike_threshold"]
+
+    def build_cell(self):
+        """A fresh Keras cell carrying the trained weights."""
+        from .cell import StreamingSurrogateCell
+        cell = StreamingSurrogateCell(**self.metadata["architecture"])
+        cell.build((None, 7))
+        cell.set_weights(self._weights)
+        return cell
+
+    def check_parameters(self, parameters):
+        """Raise :class:`OutOfDomainError` if any value lies outside the trained domain."""
+        domain = self.metadata["domain"]
+        hint = (f"Train a specialised surrogate with `pynn-ann train {self.celltype}` "
+                "after widening its domain in pyNN_ann/surrogates/training/specs.py.")
+        for name, values in parameters.items():
+            values = np.atleast_1d(np.asarray(values, dtype=float))
+            if name in domain["fixed"]:
+                ref = domain["fixed"][name]
+                bad = ~np.isclose(values, ref, rtol=1e-6, atol=0.0)
+                if bad.any():
+                    raise OutOfDomainError(
+                        f"{self.celltype}: {name} = {values[bad][0]!r} is outside the domain of "
+                        f"the shipped surrogate, which was trained at {name} = {ref} only. {hint}")
+            elif name in domain["ranges"]:
+                lo, hi = domain["ranges"][name]
+                bad = (values < lo) | (values > hi) | ~np.isfinite(values)
+                if bad.any():
+                    raise OutOfDomainError(
+                        f"{self.celltype}: {name} = {values[bad][0]!r} is outside the domain of "
+                        f"the shipped surrogate, [{lo}, {hi}]. {hint}")
+
+    def check_initial(self, name, values):
+        """Initial values must also lie within the trained range."""
+        ranges = self.metadata["domain"].get("initial", {})
+        if name in ranges:
+            lo, hi = ranges[name]
+            values = np.atleast_1d(np.asarray(values, dtype=float))
+            bad = (values < lo) | (values > hi)
+            if bad.any():
+                raise OutOfDomainError(
+                    f"{self.celltype}: initial {name} = {values[bad][0]!r} is outside the "
+                    f"trained range [{lo}, {hi}].")
+
+    def synaptic_inputs(self, parameters):
+        """Per-cell constants the engine needs: reversal potentials, synaptic time
+        constants and the extra current that replaces ``e_rev_leak`` and ``i_offset``."""
+        p = {k: np.asarray(v, dtype=float) for k, v in parameters.items()}
+        ref_leak = self.metadata["reference_leak"]
+        i_ext = p["i_offset"] + p["g_leak"] * (p["e_rev_leak"] - ref_leak)
+        return {"e_rev_E": p["e_rev_E"], "e_rev_I": p["e_rev_I"], "i_ext": i_ext,
+                "tau_syn_E": p["tau_syn_E"], "tau_syn_I": p["tau_syn_I"]}
+
+
+@lru_cache(maxsize=None)
+def load(celltype, directory=None):
+    """The shipped surrogate for ``celltype`` (cached)."""
+    directory = directory or os.path.join(MODELS_DIR, celltype)
+    if not os.path.exists(os.path.join(directory, "metadata.json")):
+        raise NotImplementedError(
+            f"pyNN.ann ships no trained surrogate for {celltype} (available: "
+            f"{', '.join(available()) or 'none'}); train one with `pynn-ann train {celltype}`.")
+    return Surrogate(directory)
+
+
+def save(directory, cell, metadata):
+    """Write ``cell``'s weights and ``metadata`` in the registry format."""
+    os.makedirs(directory, exist_ok=True)
+    weights_path = os.path.join(directory, "weights.npz")
+    np.savez(weights_path, *[np.asarray(w, dtype=np.float32) for w in cell.get_weights()])
+    metadata = dict(metadata, format_version=FORMAT_VERSION,
+                    weights_sha256=_sha256(weights_path),
+                    architecture={k: v for k, v in cell.get_config().items()
+                                  if k in ("units", "filters", "window", "norm")},
+                    flops_per_step=cell.flops_per_step())
+    with open(os.path.join(directory, "metadata.json"), "w") as f:
+        json.dump(metadata, f, indent=2, sort_keys=True)
+    return metadata

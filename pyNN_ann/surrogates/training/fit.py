@@ -1,0 +1,116 @@
+"""Fit a :class:`StreamingSurrogateCell` to reference data (TensorFlow backend).
+
+Training windows are cut from the reference traces. Each window starts either at
+t = 0 (true initial state) or mid-trace after a teacher-forced warm-up (loss masked)
+that lets the LSTM memory settle. The curriculum goes from one-step-ahead teacher
+forcing to free-running rollouts re-anchored to the reference every ``horizon``
+steps (multiple shooting), ending with long free runs, so that the model is trained
+on its own predictions as it will be used in the engine.
+"""
+
+import numpy as np
+
+
+def surrogate_inputs(data, spec):
+    """Per-cell arrays the cell consumes: (g_exc, g_inh, e_E, e_I, i_ext), v."""
+    p = {k[len("param_"):]: data[k] for k in data if k.startswith("param_")}
+    i_ext = p["i_offset"] + p["g_leak"] * (p["e_rev_leak"] - spec.reference_leak)
+    const = np.stack([p["e_rev_E"], p["e_rev_I"], i_ext], axis=1).astype(np.float32)
+    return data["g_exc"], data["g_inh"], const, data["v"]
+
+
+def normalisation(g_exc, g_inh, const, v):
+    """Scales for the cell's features, from the reference data."""
+    current = (g_exc * (const[:, :1] - v) + g_inh * (const[:, 1:2] - v) + const[:, 2:3])
+    dv = np.diff(v, axis=1)
+    return {"v_mean": float(np.mean(v)), "v_scale": float(np.std(v)),
+            "i_scale": float(np.std(current)), "g_scale": float(np.std(g_exc + g_inh)),
+            "dv_scale": float(np.percentile(np.abs(dv), 99.9))}
+
+
+class WindowSampler:
+    """Random training windows with a teacher-forcing schedule."""
+
+    def __init__(self, g_exc, g_inh, const, v, length, warmup, rng):
+        self.g_exc, self.g_inh, self.const, self.v = g_exc, g_inh, const, v
+        self.length, self.warmup, self.rng = length, warmup, rng
+
+    def batch(self, size, horizon, p_start=0.2):
+        n_cells, n_samples = self.v.shape
+        L = self.length
+        cells = self.rng.integers(0, n_cells, size)
+        starts = self.rng.integers(0, n_samples - L - 1, size)
+        from_zero = self.rng.random(size) < p_start
+        starts[from_zero] = 0
+        x = np.zeros((size, L, 7), np.float32)
+        target = np.zeros((size, L), np.float32)
+        mask = np.ones((size, L), np.float32)
+        teacher = np.zeros((size, L), np.float32)
+        for b, (c, s) in enumerate(zip(cells, starts)):
+            sl = slice(s, s + L)
+            x[b, :, 0] = self.g_exc[c, sl]
+            x[b, :, 1] = self.g_inh[c, sl]
+            x[b, :, 2:5] = self.const[c]
+            x[b, :, 5] = self.v[c, sl]
+            target[b] = self.v[c, s + 1:s + L + 1]
+            if not from_zero[b]:
+                teacher[b, :self.warmup] = 1.0
+                mask[b, :self.warmup] = 0.0
+        if horizon is not None:  # re-anchor every `horizon` steps (random phase)
+            phase = self.rng.integers(0, max(horizon, 1), (size, 1))
+            k = np.arange(L)[None, :]
+            teacher = np.maximum(teacher, ((k + phase) % (horizon + 1) == 0))
+        x[:, :, 6] = teacher
+        v0 = self.v[cells, starts].astype(np.float32)
+        return x, target, mask, v0
+
+
+def train(cell, data, spec, epochs=30, batches_per_epoch=100, batch_size=64, length=600,
+          warmup=150, learning_rate=2e-3, seed=0, progress=True,
+          schedule=((0.15, 0), (0.3, 5), (0.45, 20), (0.6, 100), (1.0, None))):
+    """Train ``cell`` in place; returns the loss history.
+
+    ``schedule`` lists (fraction of epochs, horizon) pairs: horizon 0 is pure teacher
+    forcing, k re-anchors every k free steps, None is a free run after the warm-up.
+    """
+    import keras
+    import tensorflow as tf
+    from tqdm.auto import tqdm
+
+    rng = np.random.default_rng(seed)
+    keras.utils.set_random_seed(seed)
+    g_exc, g_inh, const, v = surrogate_inputs(data, spec)
+    sampler = WindowSampler(g_exc, g_inh, const, v, length, warmup, rng)
+    rnn = keras.layers.RNN(cell, return_sequences=True)
+    total = epochs * batches_per_epoch
+    lr = keras.optimizers.schedules.CosineDecay(learning_rate, total, alpha=0.05)
+    optimizer = keras.optimizers.Adam(lr, clipnorm=1.0)
+    cell.build((None, 7))
+    v_scale = cell.norm["v_scale"]
+
+    @tf.function(jit_compile=True)
+    def step(x, target, mask, v0):
+        with tf.GradientTape() as tape:
+            states = cell.initial_state(v0)
+            pred = rnn(x, initial_state=states)[:, :, 0]
+            err = (pred - target) / v_scale
+            huber = tf.where(tf.abs(err) < 0.5, 0.5 * err ** 2, 0.5 * (tf.abs(err) - 0.25))
+            loss = tf.reduce_sum(mask * huber) / tf.reduce_sum(mask)
+        grads = tape.gradient(loss, cell.trainable_weights)
+        optimizer.apply_gradients(zip(grads, cell.trainable_weights))
+        return loss
+
+    history = []
+    bar = tqdm(total=total, disable=not progress, desc="training", unit="batch")
+    for epoch in range(epochs):
+        frac = (epoch + 0.5) / epochs
+        horizon = next(h for f, h in schedule if frac <= f)
+        losses = []
+        for _ in range(batches_per_epoch):
+            x, target, mask, v0 = sampler.batch(batch_size, horizon)
+            losses.append(float(step(x, target, mask, v0)))
+            bar.update()
+        history.append(float(np.mean(losses)))
+        bar.set_postfix(epoch=epoch, horizon=horizon, loss=f"{history[-1]:.2e}")
+    bar.close()
+    return history

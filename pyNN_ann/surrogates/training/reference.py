@@ -1,0 +1,132 @@
+"""Run a :class:`Protocol` through the PyNN API on any backend.
+
+Used to generate training data on the converged reference (pyNN.neuron with CVODE)
+and to run the very same inputs on pyNN.ann for validation. Because pyNN.neuron keeps
+CVODE settings across ``setup()`` calls, reference runs go through
+:func:`run_in_subprocess`.
+"""
+
+import argparse
+import importlib
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+from .protocols import Protocol
+
+CONVERGED_NEURON = {"use_cvode": True, "rtol": 1e-6, "atol": 1e-6}
+
+
+def run_protocol(sim, protocol, timestep=None, record_gsyn=False, **setup_kwargs):
+    """Simulate ``protocol`` with the PyNN module ``sim``.
+
+    Returns a dict with ``v`` (cells x samples, mV, sampled every ``protocol.dt``
+    including t = 0), ``spikes`` (list of arrays, ms) and optionally ``gsyn_exc`` and
+    ``gsyn_inh``.
+    """
+    dt = timestep or protocol.dt
+    sim.setup(timestep=dt, min_delay=protocol.delay, **setup_kwargs)
+    celltype = getattr(sim, protocol.celltype)
+    cells = sim.Population(protocol.size, celltype(**protocol.parameters))
+    cells.initialize(v=protocol.v_init)
+    exc = sim.Population(protocol.size, sim.SpikeSourceArray(
+        spike_times=[sim.Sequence(t) for t in protocol.exc_spikes]))
+    inh = sim.Population(protocol.size, sim.SpikeSourceArray(
+        spike_times=[sim.Sequence(t) for t in protocol.inh_spikes]))
+    index = np.arange(protocol.size)
+    for source, weights, receptor in ((exc, protocol.exc_weight, "excitatory"),
+                                      (inh, protocol.inh_weight, "inhibitory")):
+        conn_list = np.column_stack([index, index, weights, np.full(protocol.size, protocol.delay)])
+        sim.Projection(source, cells, sim.FromListConnector(conn_list, column_names=["weight", "delay"]),
+                       sim.StaticSynapse(), receptor_type=receptor)
+    variables = ["spikes", "v"] + (["gsyn_exc", "gsyn_inh"] if record_gsyn else [])
+    cells.record(variables, sampling_interval=protocol.dt)
+    sim.run(protocol.duration)
+    seg = cells.get_data().segments[0]
+    out = {"spikes": [np.asarray(st.rescale("ms").magnitude) for st in seg.spiketrains]}
+    n_samples = int(round(protocol.duration / protocol.dt)) + 1
+    grid = np.arange(n_samples) * protocol.dt
+    for sig in seg.analogsignals:
+        out[sig.name] = np.asarray(sig.magnitude).T[:, :n_samples]
+    for sig in seg.irregularlysampledsignals:  # variable time step (CVODE)
+        out[sig.name] = _to_grid(np.asarray(sig.times.rescale("ms").magnitude),
+                                 np.asarray(sig.magnitude), grid)
+    sim.end()
+    return out
+
+
+def _to_grid(times, values, grid):
+    """Resample variable-step samples (times x cells) onto ``grid`` (cells x samples)."""
+    from scipy.interpolate import PchipInterpolator
+    times, first = np.unique(times, return_index=True)
+    return PchipInterpolator(times, values[first], axis=0)(grid).T
+
+
+def save_result(path, result):
+    spikes = result["spikes"]
+    arrays = {k: v for k, v in result.items() if k != "spikes"}
+    np.savez_compressed(path, spike_counts=[len(s) for s in spikes],
+                        spike_times=np.concatenate(spikes) if spikes else [], **arrays)
+
+
+def load_result(path):
+    d = np.load(path)
+    out = {k: d[k] for k in d.files if k not in ("spike_counts", "spike_times")}
+    out["spikes"] = np.split(d["spike_times"], np.cumsum(d["spike_counts"])[:-1])
+    return out
+
+
+def run_in_subprocess(protocol, simulator="neuron", options=None, record_gsyn=False,
+                      timestep=None):
+    """Run ``protocol`` on ``pyNN.<simulator>`` in a fresh Python process."""
+    options = CONVERGED_NEURON if options is None else options
+    with tempfile.TemporaryDirectory() as tmp:
+        pin, pout = os.path.join(tmp, "protocol.npz"), os.path.join(tmp, "result.npz")
+        protocol.save(pin)
+        cmd = [sys.executable, "-m", __name__, pin, pout, "--simulator", simulator]
+        for k, v in options.items():
+            cmd += ["--option", f"{k}={v}"]
+        if record_gsyn:
+            cmd.append("--gsyn")
+        if timestep:
+            cmd += ["--timestep", str(timestep)]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"reference run on pyNN.{simulator} failed:\n{proc.stderr[-3000:]}")
+        return load_result(pout)
+
+
+def _parse_option(text):
+    key, value = text.split("=", 1)
+    for conv in (lambda s: {"True": True, "False": False}[s], int, float):
+        try:
+            return key, conv(value)
+        except (KeyError, ValueError):
+            pass
+    return key, value
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("protocol")
+    parser.add_argument("result")
+    parser.add_argument("--simulator", default="neuron")
+    parser.add_argument("--option", action="append", default=[])
+    parser.add_argument("--gsyn", action="store_true")
+    parser.add_argument("--timestep", type=float, default=None)
+    args = parser.parse_args(argv)
+    if args.simulator == "neuron":
+        from ...reference_simulators import ensure_neuron_mechanisms
+        ensure_neuron_mechanisms()
+    sim = importlib.import_module(f"pyNN.{args.simulator}")
+    protocol = Protocol.load(args.protocol)
+    result = run_protocol(sim, protocol, timestep=args.timestep, record_gsyn=args.gsyn,
+                          **dict(_parse_option(o) for o in args.option))
+    save_result(args.result, result)
+
+
+if __name__ == "__main__":
+    main()
