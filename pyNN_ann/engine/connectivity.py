@@ -18,7 +18,7 @@ class SynapseTable:
         """Add one projection's synapses (global pre index, flat target index)."""
         self.projections.append({
             "pre": np.asarray(pre, np.int64), "target": np.asarray(target, np.int64),
-            "weight": np.asarray(weight, np.float32).copy(),
+            "weight": np.array(weight, np.float64),
             "delay": np.asarray(delay_steps, np.int64).copy()})
         return len(self.projections) - 1
 
@@ -38,6 +38,6 @@ class SynapseTable:
         row_ptr = np.zeros(n_pre + 1, np.int64)
         np.cumsum(np.bincount(pre, minlength=n_pre), out=row_ptr[1:])
         target = np.concatenate([p["target"] for p in self.projections])[order]
-        weight = np.concatenate([p["weight"] for p in self.projections])[order]
+        weight = np.concatenate([p["weight"] for p in self.projections])[order].astype(np.float32)
         delay = np.concatenate([p["delay"] for p in self.projections])[order]
         return row_ptr, target, weight, delay

@@ -6,9 +6,11 @@ batched together; spike sources (Poisson, arrays) are generated inside the loop.
 """
 
 import math
+import time
 
 import numpy as np
 import tensorflow as tf
+from tqdm.auto import tqdm
 
 from ..surrogates import registry
 from .connectivity import SynapseTable
@@ -156,7 +158,7 @@ class Engine:
     def get_synapses(self, sid, name):
         p = self.synapses.projections[sid]
         if name == "weight":
-            return p["weight"].astype(float)
+            return p["weight"].copy()
         if name == "delay":
             return p["delay"] * self.dt
         raise KeyError(name)
@@ -165,7 +167,7 @@ class Engine:
         p = self.synapses.projections[sid]
         values = np.broadcast_to(np.asarray(values, dtype=float), p["weight"].shape)
         if name == "weight":
-            p["weight"] = values.astype(np.float32)
+            p["weight"] = values.astype(np.float64)
         elif name == "delay":
             p["delay"] = self._delay_steps(values)
         else:
@@ -222,7 +224,7 @@ class Engine:
     # ------------------------------------------------------------------ state
     def _initial_state(self, group):
         _, cell = self._surrogate(group.celltype)
-        v0, buf, h, c = [np.asarray(x) for x in cell.initial_state(group.initial["v"])]
+        v0, buf, h, c = [np.array(x) for x in cell.initial_state(group.initial["v"])]
         return {"v": v0[:, 0].astype(np.float32), "buffer": buf, "h": h, "c": c,
                 "g_exc": group.initial.get("gsyn_exc", np.zeros(group.size)).astype(np.float32),
                 "g_inh": group.initial.get("gsyn_inh", np.zeros(group.size)).astype(np.float32)}
@@ -394,19 +396,24 @@ class Engine:
         state = self._device_state(models)
         n_rec = sum(len(i) for _, i, _ in self._runner.signals) + len(self._runner.spike_index)
         chunk = int(min(MAX_CHUNK_STEPS, max(100, MAX_CHUNK_VALUES // max(1, n_rec))))
-        from tqdm.auto import tqdm
-        with tqdm(total=n_steps, unit="step", delay=2.0, leave=False,
-                  disable=not self.progress, desc="pyNN.ann") as bar:
-            done = 0
-            while done < n_steps:
-                n = min(chunk, n_steps - done)
-                k0 = self.step
-                state, samples, spikes = self._runner.run_chunk(
-                    tf.constant(k0, tf.int64), tf.constant(n, tf.int32), state, const)
-                self._collect(k0, n, samples, spikes)
-                self.step += n
-                done += n
+        done, bar, started = 0, None, time.perf_counter()
+        while done < n_steps:
+            n = min(chunk, n_steps - done)
+            k0 = self.step
+            state, samples, spikes = self._runner.run_chunk(
+                tf.constant(k0, tf.int64), tf.constant(n, tf.int32), state, const)
+            self._collect(k0, n, samples, spikes)
+            self.step += n
+            done += n
+            elapsed = time.perf_counter() - started
+            if bar is None and self.progress and done < n_steps \
+                    and elapsed * (n_steps - done) / done > 2.0:  # a long run: show progress
+                bar = tqdm(total=n_steps, initial=done, unit="step", leave=False,
+                           desc="pyNN.ann")
+            elif bar is not None:
                 bar.update(n)
+        if bar is not None:
+            bar.close()
         self._store_state(state, models)
 
     def _collect(self, k0, n, samples, spikes):

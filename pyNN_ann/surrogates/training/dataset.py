@@ -34,50 +34,79 @@ def synaptic_conductance(spike_times, weights, tau, delay, n_samples, dt):
 
 
 def _chunk(args):
-    spec_name, size, duration, dt, seed = args
-    protocol = random_protocol(SPECS[spec_name], size, duration, dt=dt, seed=seed)
-    result = run_in_subprocess(protocol)
-    return protocol, result
+    spec_name, regime, size, duration, dt, seed = args
+    protocol = random_protocol(SPECS[spec_name], size, duration, dt=dt, seed=seed,
+                               regime=regime)
+    return protocol, run_in_subprocess(protocol)
 
 
-def generate(spec_name, n_cells, duration, dt=0.1, seed=0, cells_per_job=10, workers=2,
-             progress=True):
-    """Simulate ``n_cells`` random protocols on the reference; returns a dict of arrays."""
+def generate(spec_name, n_cells, duration, dt=0.1, seed=0, regime="standard",
+             cells_per_job=10, workers=2, progress=True):
+    """Simulate ``n_cells`` random protocols on the reference; returns a dataset dict."""
     from tqdm.auto import tqdm
-    jobs = [(spec_name, min(cells_per_job, n_cells - start), duration, dt, seed * 100003 + j)
-            for j, start in enumerate(range(0, n_cells, cells_per_job))]
+    jobs = [(spec_name, regime, min(cells_per_job, n_cells - start), duration, dt,
+             seed * 100003 + j) for j, start in enumerate(range(0, n_cells, cells_per_job))]
     parts = []
     with ProcessPoolExecutor(max_workers=workers) as pool:
         for part in tqdm(pool.map(_chunk, jobs), total=len(jobs), disable=not progress,
-                         desc=f"reference {spec_name}", unit="job"):
+                         desc=f"reference {spec_name} ({regime})", unit="job"):
             parts.append(part)
     return assemble(parts)
 
 
 def assemble(parts):
-    """Stack (protocol, result) pairs into training arrays."""
-    out = {"v": [], "g_exc": [], "g_inh": [], "v_init": [], "spike_counts": [],
-           "spike_times": []}
+    """Stack (protocol, result) pairs into a compact dataset: reference v on the grid,
+    input spike trains, weights and parameters (conductances are recomputed on load)."""
+    out = {"v": [], "v_init": [], "exc_weight": [], "inh_weight": [], "delay": [],
+           "spike_counts": [], "spike_times": [], "exc_counts": [], "exc_times": [],
+           "inh_counts": [], "inh_times": []}
     params = {}
     for protocol, result in parts:
-        n_samples = result["v"].shape[1]
-        p = protocol.parameters
         out["v"].append(result["v"].astype(np.float32))
-        out["g_exc"].append(synaptic_conductance(protocol.exc_spikes, protocol.exc_weight,
-                                                 p["tau_syn_E"], protocol.delay, n_samples,
-                                                 protocol.dt).astype(np.float32))
-        out["g_inh"].append(synaptic_conductance(protocol.inh_spikes, protocol.inh_weight,
-                                                 p["tau_syn_I"], protocol.delay, n_samples,
-                                                 protocol.dt).astype(np.float32))
         out["v_init"].append(protocol.v_init)
-        out["spike_counts"].append([len(s) for s in result["spikes"]])
-        out["spike_times"].append(np.concatenate(result["spikes"]))
-        for k, v in p.items():
+        out["exc_weight"].append(protocol.exc_weight)
+        out["inh_weight"].append(protocol.inh_weight)
+        out["delay"].append(np.full(protocol.size, protocol.delay))
+        for key, trains in (("spike", result["spikes"]), ("exc", protocol.exc_spikes),
+                            ("inh", protocol.inh_spikes)):
+            out[f"{key}_counts"].append([len(t) for t in trains])
+            out[f"{key}_times"].append(np.concatenate(trains))
+        for k, v in protocol.parameters.items():
             params.setdefault(k, []).append(v)
     data = {k: np.concatenate(v) for k, v in out.items()}
     data.update({f"param_{k}": np.concatenate(v) for k, v in params.items()})
     data["dt"] = parts[0][0].dt
     return data
+
+
+def merge(datasets):
+    """Concatenate datasets (same dt and duration)."""
+    return {k: (datasets[0][k] if k == "dt" else np.concatenate([d[k] for d in datasets]))
+            for k in datasets[0]}
+
+
+def _split(counts, times):
+    return np.split(times, np.cumsum(counts)[:-1])
+
+
+def with_conductances(data):
+    """Add the exact ``g_exc``/``g_inh`` traces (cells x samples) to a dataset."""
+    n_samples = data["v"].shape[1]
+    dt = float(data["dt"])
+    data = dict(data)
+    for key, name, tau in (("exc", "g_exc", "param_tau_syn_E"), ("inh", "g_inh", "param_tau_syn_I")):
+        if name not in data:
+            data[name] = synaptic_conductance(
+                _split(data[f"{key}_counts"], data[f"{key}_times"]), data[f"{key}_weight"],
+                data[tau], float(data["delay"][0]),
+                n_samples, dt).astype(np.float32)
+    return data
+
+
+def load(path):
+    """A dataset saved by :func:`main`, with conductances."""
+    with np.load(path) as f:
+        return with_conductances({k: f[k] for k in f.files})
 
 
 def main(argv=None):
@@ -88,10 +117,11 @@ def main(argv=None):
     parser.add_argument("--cells", type=int, default=400)
     parser.add_argument("--duration", type=float, default=2000.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--regime", default="standard")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)
     data = generate(args.celltype, args.cells, args.duration, seed=args.seed,
-                    workers=args.workers)
+                    regime=args.regime, workers=args.workers)
     np.savez_compressed(args.output, **data)
 
 

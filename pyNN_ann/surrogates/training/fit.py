@@ -8,6 +8,8 @@ steps (multiple shooting), ending with long free runs, so that the model is trai
 on its own predictions as it will be used in the engine.
 """
 
+import time
+
 import numpy as np
 
 
@@ -66,7 +68,7 @@ class WindowSampler:
 
 
 def train(cell, data, spec, epochs=30, batches_per_epoch=100, batch_size=64, length=600,
-          warmup=150, learning_rate=2e-3, seed=0, progress=True,
+          warmup=150, learning_rate=2e-3, seed=0, progress=True, log_every=None, timings=None,
           schedule=((0.15, 0), (0.3, 5), (0.45, 20), (0.6, 100), (1.0, None))):
     """Train ``cell`` in place; returns the loss history.
 
@@ -74,32 +76,18 @@ def train(cell, data, spec, epochs=30, batches_per_epoch=100, batch_size=64, len
     forcing, k re-anchors every k free steps, None is a free run after the warm-up.
     """
     import keras
-    import tensorflow as tf
     from tqdm.auto import tqdm
 
     rng = np.random.default_rng(seed)
     keras.utils.set_random_seed(seed)
     g_exc, g_inh, const, v = surrogate_inputs(data, spec)
     sampler = WindowSampler(g_exc, g_inh, const, v, length, warmup, rng)
-    rnn = keras.layers.RNN(cell, return_sequences=True)
     total = epochs * batches_per_epoch
     lr = keras.optimizers.schedules.CosineDecay(learning_rate, total, alpha=0.05)
     optimizer = keras.optimizers.Adam(lr, clipnorm=1.0)
     cell.build((None, 7))
-    v_scale = cell.norm["v_scale"]
-
-    @tf.function(jit_compile=True)
-    def step(x, target, mask, v0):
-        with tf.GradientTape() as tape:
-            states = cell.initial_state(v0)
-            pred = rnn(x, initial_state=states)[:, :, 0]
-            err = (pred - target) / v_scale
-            huber = tf.where(tf.abs(err) < 0.5, 0.5 * err ** 2, 0.5 * (tf.abs(err) - 0.25))
-            loss = tf.reduce_sum(mask * huber) / tf.reduce_sum(mask)
-        grads = tape.gradient(loss, cell.trainable_weights)
-        optimizer.apply_gradients(zip(grads, cell.trainable_weights))
-        return loss
-
+    make = _jax_trainer if keras.backend.backend() == "jax" else _tf_trainer
+    step, finish = make(cell, optimizer)
     history = []
     bar = tqdm(total=total, disable=not progress, desc="training", unit="batch")
     for epoch in range(epochs):
@@ -110,7 +98,73 @@ def train(cell, data, spec, epochs=30, batches_per_epoch=100, batch_size=64, len
             x, target, mask, v0 = sampler.batch(batch_size, horizon)
             losses.append(float(step(x, target, mask, v0)))
             bar.update()
+            if timings is not None:
+                timings.append(time.perf_counter())
         history.append(float(np.mean(losses)))
         bar.set_postfix(epoch=epoch, horizon=horizon, loss=f"{history[-1]:.2e}")
+        if log_every and epoch % log_every == 0:
+            print(f"epoch {epoch} horizon {horizon} loss {history[-1]:.3e}", flush=True)
     bar.close()
+    finish()
     return history
+
+
+def _loss(pred, target, mask, v_scale):
+    """Masked Huber loss on the normalised membrane potential."""
+    from keras import ops
+    err = (pred - target) / v_scale
+    huber = ops.where(ops.abs(err) < 0.5, 0.5 * err ** 2, 0.5 * (ops.abs(err) - 0.25))
+    return ops.sum(mask * huber) / ops.sum(mask)
+
+
+def _tf_trainer(cell, optimizer):
+    import keras
+    import tensorflow as tf
+    rnn = keras.layers.RNN(cell, return_sequences=True)
+
+    @tf.function(jit_compile=True)
+    def step(x, target, mask, v0):
+        with tf.GradientTape() as tape:
+            pred = rnn(x, initial_state=cell.initial_state(v0))[:, :, 0]
+            loss = _loss(pred, target, mask, cell.norm["v_scale"])
+        grads = tape.gradient(loss, cell.trainable_weights)
+        optimizer.apply_gradients(zip(grads, cell.trainable_weights))
+        return loss
+
+    return step, lambda: None
+
+
+def _jax_trainer(cell, optimizer):
+    """Functional training step for the JAX backend (scan over time, jit)."""
+    import jax
+    import jax.numpy as jnp
+
+    optimizer.build(cell.trainable_variables)
+    params = [v.value for v in cell.trainable_variables]
+    opt_vars = [v.value for v in optimizer.variables]
+
+    def loss_fn(params, x, target, mask, v0):
+        def body(states, x_t):
+            (out, new_states), _ = cell.stateless_call(params, [], x_t, states)
+            return new_states, out[:, 0]
+        _, pred = jax.lax.scan(body, cell.initial_state(v0), jnp.swapaxes(x, 0, 1))
+        return _loss(jnp.swapaxes(pred, 0, 1), target, mask, cell.norm["v_scale"])
+
+    @jax.jit
+    def update(params, opt_vars, x, target, mask, v0):
+        loss, grads = jax.value_and_grad(loss_fn)(params, x, target, mask, v0)
+        params, opt_vars = optimizer.stateless_apply(opt_vars, grads, params)
+        return loss, params, opt_vars
+
+    state = {"params": params, "opt": opt_vars}
+
+    def step(x, target, mask, v0):
+        loss, state["params"], state["opt"] = update(state["params"], state["opt"],
+                                                     x, target, mask, v0)
+        return loss
+
+    def finish():
+        for var, value in zip(cell.trainable_variables, state["params"]):
+            var.assign(value)
+
+    return step, finish

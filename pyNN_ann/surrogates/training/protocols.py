@@ -102,18 +102,17 @@ def modulated_poisson(rng, mean_rate, duration, dt, mean_segment=150.0, spread=2
     return steps * dt
 
 
-def random_protocol(celltype_spec, size, duration, dt=0.1, seed=0, drive="mixed"):
+def random_protocol(celltype_spec, size, duration, dt=0.1, seed=0, regime="standard"):
     """Draw ``size`` random cells and inputs within ``celltype_spec``'s training domain.
 
-    ``celltype_spec`` provides ``sample_parameters(rng, size)`` and
-    ``input_ranges`` (mean conductances and weights of the drive).
-    ``drive`` is "mixed" (rest to strong firing) or a name from ``input_ranges``.
+    ``celltype_spec`` provides ``sample_parameters(rng, size)``, ``v_init_range`` and
+    ``input_regimes[regime]`` (ranges of mean conductances and weights of the drive).
     """
     rng = np.random.default_rng(seed)
     params = celltype_spec.sample_parameters(rng, size)
     lo, hi = celltype_spec.v_init_range
     v_init = rng.uniform(lo, hi, size)
-    r = celltype_spec.input_ranges
+    r = celltype_spec.input_regimes[regime]
     tau_e = params["tau_syn_E"]
     tau_i = params["tau_syn_I"]
     g_e = _log_uniform(rng, *r["mean_g_exc"], size)  # uS, time-averaged conductance
@@ -126,4 +125,4 @@ def random_protocol(celltype_spec, size, duration, dt=0.1, seed=0, drive="mixed"
     inh = [modulated_poisson(rng, rate_i[k], duration, dt) for k in range(size)]
     return Protocol(celltype=celltype_spec.name, duration=duration, dt=dt,
                     parameters=params, v_init=v_init, exc_spikes=exc, inh_spikes=inh,
-                    exc_weight=w_e, inh_weight=w_i, seed=seed)
+                    exc_weight=w_e, inh_weight=w_i, seed=seed, meta={"regime": regime})

@@ -24,8 +24,19 @@ class HHCondExpSpec:
     v_init_range = (-75.0, -55.0)
     reference_leak = -65.0  # e_rev_leak the network sees; others enter as a current
     spike_threshold = 10.0  # mV, pyNN.neuron's NetCon threshold for this model
-    input_ranges = {"mean_g_exc": (0.0003, 0.025), "mean_g_inh": (0.0005, 0.1),
-                    "w_exc": (0.002, 0.05), "w_inh": (0.005, 0.1), "max_rate": 20000.0}
+    # input statistics per regime: time-averaged conductances (uS) and weights
+    input_regimes = {
+        # from rest through fluctuation-driven firing, low conductance
+        "standard": {"mean_g_exc": (0.0003, 0.025), "mean_g_inh": (0.0005, 0.1),
+                     "w_exc": (0.002, 0.05), "w_inh": (0.005, 0.1), "max_rate": 20000.0},
+        # the high-conductance state of recurrent networks such as COBAHH
+        # (Brette et al. 2007: ~0.1 uS excitation, ~0.5 uS inhibition)
+        "high_conductance": {"mean_g_exc": (0.01, 0.25), "mean_g_inh": (0.03, 1.0),
+                             "w_exc": (0.002, 0.02), "w_inh": (0.02, 0.1),
+                             "max_rate": 40000.0},
+    }
+    # reference cells simulated per regime by `pynn-ann train`, and their seeds
+    training_sets = (("standard", 400, 1), ("high_conductance", 400, 2))
 
     def sample_parameters(self, rng, size):
         p = {k: np.full(size, v) for k, v in self.fixed.items()}

@@ -16,22 +16,24 @@ import numpy as np
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="pynn-ann train", description=__doc__)
     parser.add_argument("celltype")
-    parser.add_argument("--cells", type=int, default=400, help="reference cells")
+    parser.add_argument("--cells", type=int, help="reference cells per input regime "
+                        "(default: the cell type's training specification)")
     parser.add_argument("--duration", type=float, default=2000.0, help="ms per cell")
-    parser.add_argument("--data", help="reuse/store the reference data in this .npz")
+    parser.add_argument("--data-dir", default="pynn_ann_data",
+                        help="reference data are stored (and reused) here")
     parser.add_argument("--output", help="model directory (default: the package's)")
     parser.add_argument("--units", type=int, default=64)
     parser.add_argument("--epochs", type=int, default=40)
     parser.add_argument("--batches-per-epoch", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=1, help="training seed")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)
 
     from ... import quiet  # noqa: F401  (before TensorFlow)
     from ..cell import StreamingSurrogateCell
     from .. import registry
-    from .dataset import generate
+    from .dataset import generate, merge, with_conductances
     from .fit import normalisation, surrogate_inputs, train
     from .specs import SPECS
 
@@ -39,13 +41,18 @@ def main(argv=None):
         raise SystemExit(f"no training specification for {args.celltype}; "
                          f"known: {', '.join(SPECS)}")
     spec = SPECS[args.celltype]
-    if args.data and os.path.exists(args.data):
-        data = dict(np.load(args.data))
-    else:
-        data = generate(args.celltype, args.cells, args.duration, seed=args.seed,
-                        workers=args.workers)
-        if args.data:
-            np.savez_compressed(args.data, **data)
+    os.makedirs(args.data_dir, exist_ok=True)
+    datasets = []
+    for regime, cells, data_seed in spec.training_sets:
+        path = os.path.join(args.data_dir, f"{args.celltype}_{regime}.npz")
+        if os.path.exists(path):
+            with np.load(path) as f:
+                datasets.append({k: f[k] for k in f.files})
+        else:
+            datasets.append(generate(args.celltype, args.cells or cells, args.duration,
+                                     seed=data_seed, regime=regime, workers=args.workers))
+            np.savez_compressed(path, **datasets[-1])
+    data = with_conductances(merge(datasets))
     norm = normalisation(*surrogate_inputs(data, spec))
     norm["dv_scale"] = 20.0  # mV per step at unit output; spikes reach ~70 mV/step
     cell = StreamingSurrogateCell(units=args.units, norm=norm)
@@ -60,6 +67,7 @@ def main(argv=None):
                    "initial": {"v": list(spec.v_init_range)}},
         "training": {"reference": "pyNN.neuron 9.0.2, CVODE rtol=atol=1e-6",
                      "cells": int(data["v"].shape[0]),
+                     "regimes": [list(r) for r in spec.training_sets],
                      "duration_ms": float((data["v"].shape[1] - 1) * data["dt"]),
                      "seed": args.seed, "epochs": args.epochs,
                      "final_loss": history[-1],

@@ -1,0 +1,43 @@
+"""
+Simulation control for the pyNN.ann backend (setup, run, reset, end, state queries).
+"""
+
+from pyNN import common
+from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
+from pyNN.recording import get_io
+
+from . import simulator
+
+
+def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
+    """
+    Start a new simulation, discarding any existing network.
+
+    `timestep`, `min_delay` and `max_delay` are in ms. Extra keyword arguments:
+    `rng_seed` (or `seed`) seeds the engine's random numbers (Poisson sources);
+    arguments meant for other backends are accepted and ignored.
+    """
+    max_delay = extra_params.get("max_delay", DEFAULT_MAX_DELAY)
+    common.setup(timestep, min_delay, **extra_params)
+    seed = extra_params.get("rng_seed", extra_params.get("seed"))
+    simulator.state.setup(timestep, min_delay, max_delay, seed)
+    return rank()
+
+
+def end(compatible_output=True):
+    """Write any data requested with record(..., to_file=...) and finish."""
+    for (population, variables, filename) in simulator.state.write_on_end:
+        io = get_io(filename)
+        population.write_data(io, variables)
+    simulator.state.write_on_end = []
+
+
+run, run_until = common.build_run(simulator)
+run_for = run
+
+reset = common.build_reset(simulator)
+
+initialize = common.initialize
+
+get_current_time, get_time_step, get_min_delay, get_max_delay, \
+    num_processes, rank = common.build_state_queries(simulator)

@@ -1,0 +1,251 @@
+"""
+Projection for the pyNN.ann backend.
+
+Connectors call ``_convergent_connect`` once per post-synaptic cell; the connections
+are collected as arrays and handed to the engine in one ``add_synapses`` call per
+(pre group, post group) pair, i.e. one call for a Projection between two Populations.
+Weights and delays live in the engine; the adapter keeps only the addresses.
+"""
+
+import numpy as np
+from pyNN import common, connectors, errors
+from pyNN.space import Space
+
+from . import simulator
+from .populations import engine_addresses
+from .standardmodels.synapses import StaticSynapse
+
+
+def check_delays(delays, state):
+    """Raise ConnectionError unless all `delays` (ms) are >= dt and within the
+    min/max delay given to setup()."""
+    delays = np.asarray(delays, dtype=float)
+    if delays.size == 0:
+        return
+    dt = state.dt
+    tolerance = 1e-6 * dt  # allows float32 round trips
+    if np.isnan(delays).any():
+        raise errors.ConnectionError("Synaptic delays must be numbers, not NaN")
+    if delays.min() < dt - tolerance:
+        raise errors.ConnectionError(
+            f"Synaptic delay {delays.min():g} ms is smaller than the time step "
+            f"dt = {dt:g} ms; pyNN.ann needs delays >= dt (they are rounded to "
+            "multiples of dt)")
+    if delays.min() < state.min_delay - tolerance:
+        raise errors.ConnectionError(
+            f"Synaptic delay {delays.min():g} ms is smaller than min_delay "
+            f"{state.min_delay:g} ms given to setup() (time step dt = {dt:g} ms)")
+    if state.max_delay != "auto" and delays.max() > state.max_delay + tolerance:
+        raise errors.ConnectionError(
+            f"Synaptic delay {delays.max():g} ms is larger than max_delay "
+            f"{state.max_delay:g} ms given to setup()")
+
+
+def _celltype_name(cells):
+    populations = getattr(cells, "populations", [cells])
+    return ", ".join(sorted({type(p.celltype).__name__ for p in populations}))
+
+
+class OneToOneConnector(connectors.OneToOneConnector):
+    __doc__ = connectors.OneToOneConnector.__doc__
+
+    def connect(self, projection):
+        """Connect cell i of the pre-synaptic population to cell i of the post-synaptic
+        one (also for populations of size 1, which PyNN's version fails on with
+        NumPy >= 2.1)."""
+        n_pre = projection.pre.size
+
+        def connection_map_generator(mask=None):
+            columns = np.arange(projection.post.size)
+            if mask is not None:
+                columns = columns[mask]
+            for j in columns:
+                yield np.array([j] if j < n_pre else [], dtype=int)
+
+        self._standard_connect(projection, connection_map_generator)
+
+
+class Connection(common.Connection):
+    """One connection of a Projection: indices, weight and delay (a snapshot)."""
+
+    def __init__(self, presynaptic_index, postsynaptic_index, weight, delay):
+        self.presynaptic_index = presynaptic_index
+        self.postsynaptic_index = postsynaptic_index
+        self.weight = weight
+        self.delay = delay
+
+    def as_tuple(self, *attribute_names):
+        return tuple(getattr(self, name) for name in attribute_names)
+
+
+class Projection(common.Projection):
+    __doc__ = common.Projection.__doc__
+    _simulator = simulator
+    _static_synapse_class = StaticSynapse
+
+    def __init__(self, presynaptic_population, postsynaptic_population,
+                 connector, synapse_type=None, source=None, receptor_type=None,
+                 space=Space(), label=None):
+        if not getattr(postsynaptic_population, "receptor_types", None):
+            raise errors.ConnectionError(
+                f"{postsynaptic_population.label!r} ({_celltype_name(postsynaptic_population)}) "
+                "has no synaptic receptors: it cannot be the target of a Projection")
+        common.Projection.__init__(self, presynaptic_population, postsynaptic_population,
+                                   connector, synapse_type, source, receptor_type,
+                                   space, label)
+        if not isinstance(self.synapse_type, StaticSynapse):
+            raise NotImplementedError(
+                f"pyNN.ann does not support {type(self.synapse_type).__name__} yet "
+                "(only StaticSynapse)")
+        self._pending = {"pre": [], "post": [], "weight": [], "delay": []}
+        self._blocks = []  # (engine synapse id, positions in this projection)
+        connector.connect(self)
+        self._flush()
+
+    # --- construction ---------------------------------------------------------
+
+    def _convergent_connect(self, presynaptic_indices, postsynaptic_index,
+                            location_selector=None, **connection_parameters):
+        """Collect connections from `presynaptic_indices` to one post-synaptic cell."""
+        if location_selector is not None:
+            raise NotImplementedError("pyNN.ann does not support multicompartment models.")
+        pre = np.asarray(presynaptic_indices, dtype=int).ravel()
+        n = pre.size
+        if n == 0:
+            return
+        self._pending["pre"].append(pre)
+        self._pending["post"].append(np.full(n, int(postsynaptic_index), dtype=int))
+        for name in ("weight", "delay"):
+            value = np.asarray(connection_parameters[name], dtype=float)
+            self._pending[name].append(np.broadcast_to(value.ravel() if value.ndim else value,
+                                                       (n,)))
+
+    def _flush(self):
+        """Hand all collected connections to the engine."""
+        pending = self._pending
+        del self._pending
+        if pending["pre"]:
+            columns = {name: np.concatenate(arrays) for name, arrays in pending.items()}
+        else:
+            columns = {"pre": np.zeros(0, int), "post": np.zeros(0, int),
+                       "weight": np.zeros(0), "delay": np.zeros(0)}
+        check_delays(columns["delay"], self._simulator.state)
+        self._pre_index = columns["pre"]
+        self._post_index = columns["post"]
+        if self._pre_index.size == 0:
+            return
+        pre_gid, pre_idx = (a[self._pre_index] for a in engine_addresses(self.pre))
+        post_gid, post_idx = (a[self._post_index] for a in engine_addresses(self.post))
+        engine = self._simulator.state.engine
+        pairs = np.stack([pre_gid, post_gid], axis=1)
+        unique_pairs = np.unique(pairs, axis=0)
+        for pair in unique_pairs:
+            if len(unique_pairs) == 1:
+                positions = np.arange(self._pre_index.size)
+            else:
+                positions = np.nonzero((pairs == pair).all(axis=1))[0]
+            sid = engine.add_synapses(int(pair[0]), pre_idx[positions],
+                                      int(pair[1]), post_idx[positions],
+                                      columns["weight"][positions],
+                                      columns["delay"][positions],
+                                      self.receptor_type)
+            self._blocks.append((sid, positions))
+
+    # --- access ---------------------------------------------------------------
+
+    def __len__(self):
+        return int(self._pre_index.size)
+
+    def _values(self, name):
+        """Array (one value per connection) of attribute `name`, read from the engine."""
+        if name == "presynaptic_index":
+            return self._pre_index
+        if name == "postsynaptic_index":
+            return self._post_index
+        if name not in ("weight", "delay"):
+            raise errors.NonExistentParameterError(name, self.synapse_type.__class__.__name__,
+                                                   ["weight", "delay"])
+        values = np.empty(len(self))
+        engine = self._simulator.state.engine
+        for sid, positions in self._blocks:
+            values[positions] = engine.get_synapses(sid, name)
+        return values
+
+    def __getitem__(self, i):
+        """Return the `i`th connection."""
+        if i < 0:
+            i += len(self)
+        return Connection(int(self._pre_index[i]), int(self._post_index[i]),
+                          float(self._values("weight")[i]), float(self._values("delay")[i]))
+
+    def __iter__(self):
+        return iter(self.connections)
+
+    @property
+    def connections(self):
+        """List of all connections (snapshots of their weight and delay)."""
+        weights, delays = self._values("weight"), self._values("delay")
+        return [Connection(int(i), int(j), float(w), float(d))
+                for i, j, w, d in zip(self._pre_index, self._post_index, weights, delays)]
+
+    def _get_attributes_as_list(self, names):
+        columns = []
+        for name in names:
+            values = self._values(name)
+            columns.append(values.astype(int).tolist() if name.endswith("_index")
+                           else values.tolist())
+        return list(zip(*columns))
+
+    def _get_attributes_as_arrays(self, names, multiple_synapses="sum"):
+        if multiple_synapses not in common.Projection.MULTI_SYNAPSE_OPERATIONS:
+            raise ValueError("`multiple_synapses` argument must be one of {}".format(
+                list(common.Projection.MULTI_SYNAPSE_OPERATIONS)))
+        shape = (self.pre.size, self.post.size)
+        i, j = self._pre_index, self._post_index
+        count = np.zeros(shape, dtype=int)
+        np.add.at(count, (i, j), 1)
+        arrays = []
+        for name in names:
+            if name.endswith("s") and name[:-1] in ("weight", "delay"):
+                name = name[:-1]
+            values = self._values(name)
+            if multiple_synapses == "sum":
+                result = np.zeros(shape)
+                np.add.at(result, (i, j), values)
+            elif multiple_synapses in ("min", "max"):
+                ufunc = np.minimum if multiple_synapses == "min" else np.maximum
+                result = np.full(shape, np.inf if multiple_synapses == "min" else -np.inf)
+                ufunc.at(result, (i, j), values)
+            else:  # "first" or "last": keep one connection per (i, j) pair
+                result = np.full(shape, np.nan)
+                flat = np.ravel_multi_index((i, j), shape)
+                if multiple_synapses == "last":
+                    flat, values = flat[::-1], values[::-1]
+                flat, keep = np.unique(flat, return_index=True)
+                result.flat[flat] = values[keep]
+            result[count == 0] = np.nan
+            arrays.append(result)
+        return arrays
+
+    def _set_attributes(self, parameter_space):
+        """Set weights/delays (native names) of all connections in the engine."""
+        engine = self._simulator.state.engine
+        for name, lazy in parameter_space.items():
+            if name not in ("weight", "delay"):
+                raise errors.NonExistentParameterError(
+                    name, self.synapse_type.__class__.__name__, ["weight", "delay"])
+            if len(self) == 0:
+                continue
+            if lazy.is_homogeneous:
+                values = np.full(len(self), float(lazy.evaluate(simplify=True)))
+            else:
+                values = np.asarray(lazy[self._pre_index, self._post_index], dtype=float)
+            if name == "delay":
+                check_delays(values, self._simulator.state)
+            else:
+                self.synapse_type.parameter_checks["weight"](values, self)
+            for sid, positions in self._blocks:
+                engine.set_synapses(sid, name, values[positions])
+
+    def _set_initial_value_array(self, variable, value):
+        raise NotImplementedError("StaticSynapse has no state variables to initialize")

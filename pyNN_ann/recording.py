@@ -1,0 +1,79 @@
+"""
+Recording for the pyNN.ann backend.
+
+The engine records on its side; this Recorder tells it what to record and turns its
+buffers into the arrays from which :class:`pyNN.recording.Recorder` builds Neo objects.
+"""
+
+import numpy as np
+from pyNN import recording
+
+from . import simulator
+
+
+class Recorder(recording.Recorder):
+    """Records spikes and state variables of one Population through the engine."""
+    _simulator = simulator
+
+    @property
+    def _engine(self):
+        return self._simulator.state.engine
+
+    @property
+    def _gid(self):
+        return self.population._engine_group
+
+    def _indices(self, ids):
+        """Positions in the population (= engine indices) of the cells `ids`."""
+        ids = np.fromiter((int(i) for i in ids), dtype=int)
+        return ids - int(self.population.first_id)
+
+    def _record(self, variable, new_ids, sampling_interval=None):
+        """Tell the engine the full (sorted) set of cells to record for `variable`."""
+        dt = self._simulator.state.dt
+        if variable.name != "spikes":
+            interval = sampling_interval or self.sampling_interval or dt
+            steps = interval / dt
+            if abs(steps - round(steps)) > 1e-6 or round(steps) < 1:
+                raise ValueError(
+                    f"sampling_interval ({interval} ms) must be a positive integer "
+                    f"multiple of the time step ({dt} ms)")
+            self.sampling_interval = interval
+        index = np.sort(self._indices(self.recorded[variable]))
+        interval = dt if variable.name == "spikes" else self.sampling_interval
+        self._engine.record(self._gid, variable.name, index, interval)
+
+    def _reset(self):
+        """Stop recording everything (``record(None)``)."""
+        empty = np.zeros(0, dtype=int)
+        for variable in self.recorded:
+            interval = (self._simulator.state.dt if variable.name == "spikes"
+                        else self.sampling_interval)
+            self._engine.record(self._gid, variable.name, empty, interval)
+
+    def _clear_simulator(self):
+        """Discard the data recorded so far; keep recording the same cells."""
+        for variable in self.recorded:
+            if variable.name == "spikes":
+                self._engine.recorded_spikes(self._gid, clear=True)
+            else:
+                self._engine.recorded_signal(self._gid, variable.name, clear=True)
+
+    def _get_spiketimes(self, ids, clear=False):
+        spikes = self._engine.recorded_spikes(self._gid, clear=clear)
+        empty = np.zeros(0)
+        return {int(id): np.asarray(spikes.get(int(index), empty), dtype=float)
+                for id, index in zip(ids, self._indices(ids))}
+
+    def _get_all_signals(self, variable, ids, clear=False):
+        index, samples, t_start, interval = self._engine.recorded_signal(
+            self._gid, variable.name, clear=clear)
+        index = np.asarray(index, dtype=int)
+        samples = np.asarray(samples, dtype=float).reshape(-1, index.size)
+        column = {int(i): c for c, i in enumerate(index)}
+        wanted = [column[int(i)] for i in self._indices(ids)]
+        return samples[:, wanted], None
+
+    def _local_count(self, variable, filter_ids=None):
+        ids = sorted(self.filter_recorded(variable, filter_ids))
+        return {int(id): times.size for id, times in self._get_spiketimes(ids).items()}

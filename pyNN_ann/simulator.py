@@ -1,0 +1,101 @@
+"""
+Low-level state of the pyNN.ann backend, used by the common PyNN implementation.
+
+``state`` holds the one :class:`pyNN_ann.engine.Engine` of the current simulation
+(created by ``setup()``), the time step, the delay limits, the recorders and the
+segment counter.
+"""
+
+from pyNN import common
+from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
+
+from .engine import Engine
+
+name = "pyNN.ann"
+
+
+class ID(int, common.IDMixin):
+    """A cell identifier (an integer that knows its parent Population)."""
+
+    def __init__(self, n):
+        int.__init__(n)
+        common.IDMixin.__init__(self)
+
+
+class State(common.control.BaseState):
+    """Simulation state: the engine, dt, delays, recorders, segment counter."""
+
+    def __init__(self):
+        common.control.BaseState.__init__(self)
+        self.mpi_rank = 0
+        self.num_processes = 1
+        self.dt = DEFAULT_TIMESTEP
+        self.seed = None
+        self._min_delay = DEFAULT_MIN_DELAY
+        self.max_delay = DEFAULT_MAX_DELAY
+        self._engine = None
+        self.clear()
+
+    def setup(self, timestep, min_delay, max_delay, seed):
+        """Start a new simulation: discard the network and create a fresh engine."""
+        self.dt = float(timestep)
+        self._min_delay = min_delay
+        self.max_delay = max_delay
+        self.seed = seed
+        self.clear()
+
+    @property
+    def engine(self):
+        """The engine of this simulation, created on first use."""
+        if self._engine is None:
+            self._engine = Engine(dt=self.dt, seed=self.seed)
+        return self._engine
+
+    @property
+    def min_delay(self):
+        """The minimum delay in ms ("auto" means one time step)."""
+        if self._min_delay == "auto":
+            return self.dt
+        return self._min_delay
+
+    @min_delay.setter
+    def min_delay(self, value):
+        self._min_delay = value
+
+    @property
+    def t(self):
+        """Current simulation time (ms)."""
+        return 0.0 if self._engine is None else float(self._engine.t)
+
+    def run(self, simtime):
+        """Advance the simulation by `simtime` ms, rounded to whole time steps
+        (at least one step for any positive `simtime`)."""
+        self.running = True
+        if simtime > 1e-6 * self.dt:
+            n_steps = max(1, int(round(simtime / self.dt)))
+            self.engine.run(n_steps * self.dt)
+
+    def run_until(self, tstop):
+        """Advance the simulation until `tstop` ms."""
+        self.run(tstop - self.t)
+
+    def clear(self):
+        """Forget the network: drop the engine, recorders and id counter."""
+        self.recorders = set([])
+        self.write_on_end = []
+        self.id_counter = 0
+        self.segment_counter = -1
+        self._engine = None
+        self.running = False
+        self.reset()
+
+    def reset(self):
+        """Reset time to 0 and state variables to initial values (new Segment)."""
+        if self._engine is not None:
+            self._engine.reset()
+        self.running = False
+        self.t_start = 0
+        self.segment_counter += 1
+
+
+state = State()

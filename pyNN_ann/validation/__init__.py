@@ -1,0 +1,11 @@
+"""Validation and benchmarking of pyNN.ann against converged reference simulators.
+
+* :mod:`.metrics` -- accuracy metrics (coincidence factor Γ, precision/recall,
+  masked Vm RMSE, rate error, network statistics); NumPy/Elephant only.
+* :mod:`.single_cell` -- ``pynn-ann validate``: held-out single-cell protocols,
+  pyNN.ann vs pyNN.neuron (CVODE); :func:`validate` returns the metrics.
+* :mod:`.report` -- markdown tables and figures.
+* :mod:`.benchmark` -- HH network timing on several backends (``benchmarks/hh_network.py``).
+"""
+
+from .metrics import coincidence_factor, compare, precision_recall  # noqa: F401

@@ -1,0 +1,291 @@
+"""HH network benchmark: the same network on several PyNN backends, one fresh process each.
+
+N ``HH_cond_exp`` cells (COBAHH parameters, Brette et al. 2007), each driven by its own
+``SpikeSourcePoisson`` (one-to-one), optionally with recurrent 80/20 E/I connections
+(p = 0.02); ``--duration`` ms at ``--dt``, recording spikes. For each simulator and N
+it reports build time, run time, wall time per simulated second, neuron-steps per
+second, peak memory of the child process and the mean rate; then the ratio of each
+simulator's run time to pyNN.ann's. A simulator that fails is reported and skipped.
+
+The child processes run this file as a script (``--child``), so a pyNN.neuron run
+does not import pyNN_ann (nor TensorFlow) and its timings and memory are its own.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+COBAHH = {"gbar_Na": 20.0, "gbar_K": 6.0, "g_leak": 0.01, "cm": 0.2, "v_offset": -63.0,
+          "e_rev_Na": 50.0, "e_rev_K": -90.0, "e_rev_leak": -60.0, "e_rev_E": 0.0,
+          "e_rev_I": -80.0, "tau_syn_E": 5.0, "tau_syn_I": 10.0, "i_offset": 0.0}
+
+
+def _peak_rss_mb():
+    """Peak resident memory of this process (MB).
+
+    VmHWM from /proc (Linux): ``getrusage``'s ru_maxrss carries the parent's peak
+    across fork + exec, which would charge pyNN.ann's imports to a NEURON child."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def run_child(sim_name, n, args):
+    """Build and run the network on ``pyNN.<sim_name>`` in this process; returns a dict."""
+    import importlib
+    t0 = time.perf_counter()
+    try:
+        sim = importlib.import_module(f"pyNN.{sim_name}")
+    except ModuleNotFoundError:
+        if sim_name != "ann":
+            raise
+        sim = importlib.import_module("pyNN_ann")  # import hook not installed
+    from pyNN.random import NumpyRNG, RandomDistribution
+    t_import = time.perf_counter() - t0
+    options = {"use_cvode": False, "native_rng_baseseed": args["seed"]} \
+        if sim_name == "neuron" else {"rng_seed": args["seed"]}
+    options.update(args.get("options", {}).get(sim_name, {}))
+
+    t0 = time.perf_counter()
+    sim.setup(timestep=args["dt"], min_delay=args["delay"], **options)
+    rng = NumpyRNG(seed=args["seed"])
+    cells = sim.Population(n, sim.HH_cond_exp(**COBAHH), label="HH")
+    cells.initialize(v=RandomDistribution("uniform", (-70.0, -60.0), rng=rng))
+    n_syn = 0
+    if args["input_rate"] > 0:
+        drive = sim.Population(n, sim.SpikeSourcePoisson(rate=args["input_rate"]), label="drive")
+        sim.Projection(drive, cells, sim.OneToOneConnector(),
+                       sim.StaticSynapse(weight=args["input_weight"], delay=args["delay"]),
+                       receptor_type="excitatory")
+        n_syn = n
+    if args["recurrent"]:
+        n_exc = int(round(0.8 * n))
+        for pre, w, receptor in ((cells[:n_exc], args["we"], "excitatory"),
+                                 (cells[n_exc:], args["wi"], "inhibitory")):
+            prj = sim.Projection(pre, cells, sim.FixedProbabilityConnector(args["p"], rng=rng),
+                                 sim.StaticSynapse(weight=w, delay=args["delay"]),
+                                 receptor_type=receptor)
+            n_syn += prj.size()
+    cells.record("spikes")
+    t_build = time.perf_counter() - t0
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    sim.run(args["duration"])
+    t_run, c_run = time.perf_counter() - t0, time.process_time() - c0
+
+    t0 = time.perf_counter()
+    spikes = cells.get_data("spikes").segments[0].spiketrains
+    n_spikes = int(sum(len(st) for st in spikes))
+    t_data = time.perf_counter() - t0
+    if args.get("spikes_out"):
+        trains = [np.asarray(st.rescale("ms").magnitude) for st in spikes]
+        np.savez_compressed(args["spikes_out"], counts=[len(t) for t in trains],
+                            times=np.concatenate(trains) if trains else [])
+    sim.end()
+    steps = n * args["duration"] / args["dt"]
+    return {"simulator": sim_name, "n": n, "synapses": int(n_syn), "import_s": t_import,
+            "build_s": t_build, "run_s": t_run, "run_cpu_s": c_run, "get_data_s": t_data,
+            "wall_per_sim_s": t_run / (args["duration"] / 1000.0),
+            "neuron_steps_per_s": steps / t_run, "ns_per_neuron_step": t_run / steps * 1e9,
+            "peak_rss_mb": _peak_rss_mb(),
+            "mean_rate_hz": n_spikes / n / (args["duration"] / 1000.0),
+            "error": None}
+
+
+def run_in_subprocess(sim_name, n, args, timeout=None, spikes=False):
+    """``run_child`` in a fresh Python process; errors are returned, not raised.
+
+    With ``spikes``, the result carries the spike trains under ``"spikes"``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "result.json")
+        args = dict(args, spikes_out=os.path.join(tmp, "spikes.npz") if spikes else None)
+        # run this file as a script: the child imports nothing but PyNN and the backend
+        cmd = [sys.executable, os.path.abspath(__file__), "--child", sim_name, "--child-n", str(n),
+               "--child-args", json.dumps(args), "--child-out", out]
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+            [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+        t0 = time.perf_counter()
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
+        except subprocess.TimeoutExpired:
+            return {"simulator": sim_name, "n": n, "error": f"timed out after {timeout} s"}
+        if proc.returncode != 0 or not os.path.exists(out):
+            tail = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+            return {"simulator": sim_name, "n": n, "error": tail[-1] if tail else "failed",
+                    "stderr": proc.stderr[-3000:]}
+        with open(out) as f:
+            res = json.load(f)
+        res["process_wall_s"] = time.perf_counter() - t0
+        if spikes:
+            d = np.load(args["spikes_out"])
+            res["spikes"] = np.split(d["times"], np.cumsum(d["counts"])[:-1])
+        return res
+
+
+def add_statistics(results, duration, reference="neuron"):
+    """Rate / CV / correlation distributions and KL divergences to the reference run.
+
+    The reference is the first successful ``reference`` run for each N (its repeat
+    with another seed, ``reference + "-seed2"``, gives the reference-vs-reference KL)."""
+    from pyNN_ann.validation.metrics import kl_divergence, population_statistics
+    stats = {}
+    for r in results:
+        if "spikes" in r:
+            stats[id(r)] = population_statistics(r.pop("spikes"), duration)
+            st = stats[id(r)]
+            r["mean_cv"] = float(np.nanmean(st["cv"])) if np.any(np.isfinite(st["cv"])) else None
+            r["mean_corr"] = float(np.mean(st["correlation"])) if len(st["correlation"]) else None
+    for r in results:
+        ref = next((q for q in results if q["n"] == r["n"] and q["simulator"] == reference
+                    and id(q) in stats), None)
+        if ref is None or ref is r or id(r) not in stats:
+            continue
+        r["kl_vs_" + reference] = {k: kl_divergence(stats[id(r)][k], stats[id(ref)][k])
+                                   for k in ("rate", "cv", "correlation")}
+
+
+COLS = [("build_s", "build (s)", "{:.2f}"), ("run_s", "run (s)", "{:.2f}"),
+        ("run_cpu_s", "run CPU (s)", "{:.2f}"),
+        ("wall_per_sim_s", "wall / sim s", "{:.2f}"),
+        ("neuron_steps_per_s", "neuron-steps/s", "{:.3g}"),
+        ("ns_per_neuron_step", "ns / neuron-step", "{:.0f}"),
+        ("peak_rss_mb", "peak RSS (MB)", "{:.0f}"), ("mean_rate_hz", "rate (Hz)", "{:.2f}"),
+        ("synapses", "synapses", "{:d}")]
+
+
+def markdown(results, reference="neuron"):
+    """Timing table and (when computed) network-statistics table."""
+    from pyNN_ann.validation.report import markdown_table
+    rows, stat_rows = [], []
+    kl = "kl_vs_" + reference
+    for r in results:
+        if r.get("error"):
+            rows.append([r["label"], r["n"], "failed: " + r["error"].replace("|", "/")[:100]]
+                        + [""] * len(COLS))
+            continue
+        rows.append([r["label"], r["n"]] + [f.format(r[k]) for k, _, f in COLS]
+                    + [f"{r['run_ratio_vs_ann']:.2f}" if r.get("run_ratio_vs_ann") else "–"])
+        if "mean_cv" in r:
+            fmt = lambda x, f="{:.3f}": "–" if x is None or not np.isfinite(x) else f.format(x)  # noqa
+            stat_rows.append([r["label"], r["n"], fmt(r["mean_rate_hz"], "{:.2f}"),
+                              fmt(r["mean_cv"]), fmt(r["mean_corr"], "{:.4f}")]
+                             + [fmt(r.get(kl, {}).get(k)) for k in ("rate", "cv", "correlation")])
+    out = markdown_table(["simulator", "N"] + [c[1] for c in COLS] + ["run time / ann"], rows)
+    if stat_rows:
+        out += "\n\nNetwork statistics (KL divergence of per-neuron distributions to the " \
+               f"{reference} run; `{reference}-seed2` = {reference} with other seeds, the " \
+               "reference-vs-reference baseline):\n\n" + markdown_table(
+                   ["simulator", "N", "rate (Hz)", "mean CV ISI", "mean corr (2 ms)",
+                    "KL rate", "KL CV", "KL corr"], stat_rows)
+    return out
+
+
+def _add_ratios(results):
+    ann = {r["n"]: r for r in results if r["label"] == "ann" and not r.get("error")}
+    for r in results:
+        if not r.get("error") and r["n"] in ann:
+            r["run_ratio_vs_ann"] = r["run_s"] / ann[r["n"]]["run_s"]
+
+
+def main(argv=None, prog=None):
+    p = argparse.ArgumentParser(prog=prog or "pynn-ann benchmark", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", default="1000,4000", help="N, comma-separated")
+    p.add_argument("--simulators", default="ann,neuron", help="e.g. ann,neuron,nest")
+    p.add_argument("--duration", type=float, default=1000.0, help="ms")
+    p.add_argument("--dt", type=float, default=0.1, help="ms")
+    p.add_argument("--delay", type=float, default=1.0, help="synaptic delay (ms)")
+    p.add_argument("--input-rate", type=float, default=1000.0, help="Poisson drive per cell (Hz)")
+    p.add_argument("--input-weight", type=float, default=0.0005, help="drive weight (uS)")
+    p.add_argument("--no-recurrent", action="store_true", help="unconnected cells")
+    p.add_argument("--p", type=float, default=0.02, help="recurrent connection probability")
+    p.add_argument("--we", type=float, default=0.006, help="E weight (uS)")
+    p.add_argument("--wi", type=float, default=0.067, help="I weight (uS)")
+    p.add_argument("--seed", type=int, default=12345)
+    p.add_argument("--option", action="append", default=[], metavar="SIM:KEY=VALUE",
+                   help="extra setup() option for one simulator, e.g. ann:use_xla=True")
+    p.add_argument("--no-statistics", action="store_true",
+                   help="skip rate/CV/correlation distributions and KL divergences")
+    p.add_argument("--reference", default="neuron", help="reference for the KL divergences")
+    p.add_argument("--reference-repeat", action="store_true",
+                   help="run the reference again with other seeds (KL baseline)")
+    p.add_argument("--timeout", type=float, default=3600.0, help="s per run")
+    p.add_argument("--output", default="benchmark_results")
+    p.add_argument("--child", help=argparse.SUPPRESS)
+    p.add_argument("--child-n", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--child-args", help=argparse.SUPPRESS)
+    p.add_argument("--child-out", help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+    if a.child:
+        res = run_child(a.child, a.child_n, json.loads(a.child_args))
+        with open(a.child_out, "w") as f:
+            json.dump(res, f)
+        return res
+
+    from pyNN_ann.surrogates.training.reference import _parse_option
+    options = {}
+    for o in a.option:
+        sim_name, _, kv = o.partition(":")
+        k, v = _parse_option(kv)
+        options.setdefault(sim_name, {})[k] = v
+    args = {"dt": a.dt, "delay": a.delay, "duration": a.duration, "input_rate": a.input_rate,
+            "input_weight": a.input_weight, "recurrent": not a.no_recurrent, "p": a.p,
+            "we": a.we, "wi": a.wi, "seed": a.seed, "options": options}
+    sizes = [int(s) for s in a.sizes.split(",") if s]
+    runs = [(s, s, a.seed) for s in a.simulators.split(",") if s]
+    if a.reference_repeat and a.reference in [r[0] for r in runs]:
+        runs.append((a.reference, a.reference + "-seed2", a.seed + 1))
+    if "neuron" in [r[0] for r in runs]:
+        from pyNN_ann.reference_simulators import ensure_neuron_mechanisms
+        ensure_neuron_mechanisms()
+    results = []
+    for n in sizes:
+        for sim_name, label, seed in runs:
+            print(f"[benchmark] N={n} {label} ...", flush=True)
+            r = run_in_subprocess(sim_name, n, dict(args, seed=seed), timeout=a.timeout,
+                                  spikes=not a.no_statistics)
+            r["label"] = label
+            results.append(r)
+            if r.get("error"):
+                print(f"  FAILED: {r['error']}\n{r.get('stderr', '')[-1500:]}", flush=True)
+            else:
+                print(f"  build {r['build_s']:.2f} s, run {r['run_s']:.2f} s, "
+                      f"{r['ns_per_neuron_step']:.0f} ns/neuron-step, "
+                      f"peak {r['peak_rss_mb']:.0f} MB, rate {r['mean_rate_hz']:.2f} Hz", flush=True)
+    _add_ratios(results)
+    if not a.no_statistics:
+        add_statistics(results, a.duration, reference=a.reference)
+    table = markdown(results, reference=a.reference)
+    print("\n" + table)
+    os.makedirs(a.output, exist_ok=True)
+    settings = dict(args, cpu_count=os.cpu_count(), command=" ".join(
+        [p.prog] + (sys.argv[1:] if argv is None else list(argv))))
+    with open(os.path.join(a.output, "benchmark.json"), "w") as f:
+        json.dump({"settings": settings, "results": results}, f, indent=1)
+    with open(os.path.join(a.output, "benchmark.md"), "w") as f:
+        f.write("# HH network benchmark\n\n"
+                f"    {settings['command']}\n\n"
+                f"{'Recurrent COBAHH' if args['recurrent'] else 'Unconnected'} HH_cond_exp, "
+                f"Poisson drive {a.input_rate:g} Hz × {a.input_weight:g} uS per cell, "
+                f"{a.duration:g} ms at dt {a.dt:g} ms, spikes recorded; "
+                f"{os.cpu_count()} CPU cores; each run in a fresh process. "
+                "run CPU: process CPU time during run() (all threads).\n\n" + table + "\n")
+    print(f"\nwritten: {os.path.join(a.output, 'benchmark.md')}")
+    return results
+
+
+if __name__ == "__main__":
+    main()
