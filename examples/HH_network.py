@@ -21,7 +21,6 @@ to the path given with --plot-figure.
 
 import time
 
-import numpy as np
 from pyNN.random import NumpyRNG, RandomDistribution
 from pyNN.utility import get_simulator
 

@@ -26,9 +26,17 @@ _DELEGATED = {
 }
 
 
-def _delegate(module_name):
+def _delegate(name, module_name):
     def run(argv):
-        return importlib.import_module(module_name).main(argv)
+        import inspect
+        main = importlib.import_module(module_name).main
+        try:
+            takes_prog = "prog" in inspect.signature(main).parameters
+        except (TypeError, ValueError):
+            takes_prog = False
+        if takes_prog:
+            return main(argv, prog=f"pynn-ann {name}")
+        return main(argv)
     return run
 
 
@@ -111,7 +119,7 @@ def _parser():
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in _DELEGATED:
-        handler = _delegate(_DELEGATED[argv[0]][0])
+        handler = _delegate(argv[0], _DELEGATED[argv[0]][0])
     elif argv and argv[0] in _LOCAL:
         handler = _LOCAL[argv[0]][0]
     else:

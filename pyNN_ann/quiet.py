@@ -13,8 +13,9 @@ Keras.  Unless the environment variable ``PYNN_ANN_VERBOSE`` is set (to anything
   notice, each printed once per TensorFlow library).  Known-harmless lines are
   dropped, anything else is written to stderr after the import, unchanged; if the
   import fails, everything is shown;
-* raises the Python loggers ``tensorflow`` and ``absl`` to ERROR (AutoGraph and
-  retracing notices are for the developers of this package, not for its users);
+* raises the Python loggers ``tensorflow`` and (once absl is imported) ``absl`` to
+  ERROR: AutoGraph and retracing notices are for the developers of this package, not
+  for its users;
 * ignores the protobuf "gencode version" UserWarning.
 
 PyNN's own warnings are left alone.  With ``PYNN_ANN_VERBOSE=1`` this module does
@@ -126,6 +127,7 @@ class _QuietLoader:
             module.__loader__ = self._loader
             if getattr(module, "__spec__", None) is not None:
                 module.__spec__.loader = self._loader
+            _quiet_python_loggers()
 
     def __getattr__(self, name):
         return getattr(self._loader, name)
@@ -167,12 +169,19 @@ class _QuietImportFinder:
         pass
 
 
-def _install():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    for name in ("tensorflow", "absl"):
+def _quiet_python_loggers():
+    # The "absl" logger must be created by absl.logging itself (it installs its own
+    # Logger class when it creates it), so it is touched only once absl is imported.
+    names = ["tensorflow"] + (["absl"] if "absl.logging" in sys.modules else [])
+    for name in names:
         logger = logging.getLogger(name)
         if logger.level == logging.NOTSET:
             logger.setLevel(logging.ERROR)
+
+
+def _install():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    _quiet_python_loggers()
     warnings.filterwarnings("ignore", message=r".*Protobuf gencode version", category=UserWarning)
     if "tensorflow" not in sys.modules and not any(
             getattr(f, "_pynn_ann_quiet_finder", False) for f in sys.meta_path):

@@ -23,11 +23,18 @@ TF_CHATTER = ("absl::InitializeLog", "oneDNN custom operations", "cpu_feature_gu
               "This TensorFlow binary is optimized", "WARNING:tensorflow", "WARNING:absl")
 
 
+def _site_dirs():
+    import site
+    dirs = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE:
+        dirs.append(site.getusersitepackages())
+    return [d for d in dirs if os.path.isdir(d)]
+
+
 def _distribution():
-    try:
-        return importlib.metadata.distribution(DIST)
-    except importlib.metadata.PackageNotFoundError:
-        return None
+    """The installed pyNN-ann distribution, looked for in the site directories only (a
+    build in the source tree leaves a pyNN_ann.egg-info there, which is no installation)."""
+    return next(iter(importlib.metadata.distributions(name=DIST, path=_site_dirs())), None)
 
 
 def _hook_dir():
@@ -43,7 +50,8 @@ def _hook_dir():
 def _run(code, tmp_path, extra_path=(), env=None, timeout=300):
     """Run ``code`` in a fresh interpreter started in ``tmp_path`` (not the repo)."""
     env = dict(os.environ if env is None else env)
-    path = [str(p) for p in extra_path] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    path = [str(p) for p in extra_path]
+    path += [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     if path:
         env["PYTHONPATH"] = os.pathsep.join(path)
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=tmp_path, env=env,
@@ -51,7 +59,8 @@ def _run(code, tmp_path, extra_path=(), env=None, timeout=300):
 
 
 def _check(proc):
-    assert proc.returncode == 0, f"rc={proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    assert proc.returncode == 0, \
+        f"rc={proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     return proc
 
 
@@ -119,8 +128,7 @@ def test_pth_file_installed(tmp_path):
     assert os.path.isfile(pth), pth
     assert "pyNN_ann_hook" in open(pth).read()
     # it sits at the root of a site directory, so site.py processes it at start-up
-    import site
-    site_dirs = {os.path.realpath(p) for p in site.getsitepackages() + [site.getusersitepackages()]}
+    site_dirs = {os.path.realpath(p) for p in _site_dirs()}
     assert os.path.realpath(os.path.dirname(pth)) in site_dirs
     # and a fresh interpreter, started outside the source tree with no PYTHONPATH, has
     # the finder installed and resolves pyNN.ann without importing anything
@@ -253,7 +261,9 @@ def test_quiet_filter_keeps_real_errors():
 
 def test_pynn_ann_command(tmp_path):
     _need_backend()
-    exe = shutil.which("pynn-ann")
+    exe = os.path.join(os.path.dirname(sys.executable), "pynn-ann")
+    if not os.path.exists(exe):
+        exe = shutil.which("pynn-ann")
     if exe is None or _distribution() is None:
         pytest.skip("the pynn-ann command is not installed")
     proc = _check(subprocess.run([exe, "--help"], cwd=tmp_path, capture_output=True,

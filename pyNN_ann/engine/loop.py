@@ -15,12 +15,37 @@ Step k -> k+1, in order:
 import tensorflow as tf
 
 
-def _cell_step(cell):
+def _dense_update(models, n_poisson, seed):
+    """The fixed-shape part of one step, compiled with XLA: conductances, every
+    surrogate batch, threshold crossings and Poisson sources."""
+
     @tf.function(jit_compile=True, reduce_retracing=True)
-    def step(inputs, v, buffer, h, c):
-        _, (v, buffer, h, c) = cell(inputs, [v, buffer, h, c])
-        return v, buffer, h, c
-    return step
+    def update(k, arrivals, state, const):
+        n_cells = tf.shape(state["g_exc"])[0]
+        g_exc = state["g_exc"] + arrivals[:n_cells]
+        g_inh = state["g_inh"] + arrivals[n_cells:]
+        new_v, new_models = [], []
+        for (cell, start, stop, _), ms in zip(models, state["models"]):
+            zeros = tf.zeros_like(g_exc[start:stop])
+            inputs = tf.stack([g_exc[start:stop], g_inh[start:stop],
+                               const["e_rev_E"][start:stop], const["e_rev_I"][start:stop],
+                               const["i_ext"][start:stop], zeros, zeros], axis=1)
+            v, (v, buf, h, c) = cell(inputs, list(ms))
+            new_v.append(v[:, 0])
+            new_models.append((v, buf, h, c))
+        v_old = state["v"]
+        v_new = tf.concat(new_v, 0) if new_v else v_old
+        cell_spikes = (v_old < const["threshold"]) & (v_new >= const["threshold"])
+        k1 = k + 1
+        u = tf.random.stateless_uniform([n_poisson], seed=tf.stack(
+            [tf.constant(seed, tf.int64), k1]))
+        poisson = (u < const["p_spike"]) & (k1 >= const["p_start"]) & (k1 < const["p_stop"])
+        # decay to t_{k+1} (arrivals at k+1 are added at the next step)
+        state = {"v": v_new, "g_exc": g_exc * const["decay_E"],
+                 "g_inh": g_inh * const["decay_I"], "models": new_models}
+        return state, tf.concat([cell_spikes, poisson], 0)
+
+    return update
 
 
 class ChunkRunner:
@@ -39,7 +64,7 @@ class ChunkRunner:
         self.signals = signals
         self.spike_index = tf.constant(spike_index, tf.int64)
         self.seed = int(seed)
-        self.cell_steps = [_cell_step(m[0]) for m in models]
+        self.update = _dense_update(models, n_poisson, self.seed)
         self.run_chunk = tf.function(self._run_chunk, reduce_retracing=True)
 
     def reset_ring(self):
@@ -60,32 +85,17 @@ class ChunkRunner:
             slot = k % slots
             arrivals = ring[slot]
             ring.scatter_update(tf.IndexedSlices(tf.zeros((1, 2 * n_cells)), slot[None]))
-            g_exc = state["g_exc"] + arrivals[:n_cells]
-            g_inh = state["g_inh"] + arrivals[n_cells:]
-            v_old = state["v"]
-            new_v, new_models = [], []
-            for (cell, start, stop, threshold), step, ms in zip(
-                    self.models, self.cell_steps, state["models"]):
-                zeros = tf.zeros_like(g_exc[start:stop])
-                inputs = tf.stack([g_exc[start:stop], g_inh[start:stop],
-                                   const["e_rev_E"][start:stop], const["e_rev_I"][start:stop],
-                                   const["i_ext"][start:stop], zeros, zeros], axis=1)
-                v, buf, h, c = step(inputs, *ms)
-                new_v.append(v[:, 0])
-                new_models.append((v, buf, h, c))
-            v_new = tf.concat(new_v, 0) if new_v else v_old
-            cell_spikes = (v_old < const["threshold"]) & (v_new >= const["threshold"])
-            # spike sources emit for t_{k+1}
+            dense = {name: const[name] for name in ("e_rev_E", "e_rev_I", "i_ext", "threshold",
+                                           "decay_E", "decay_I", "p_spike", "p_start",
+                                           "p_stop")}
+            state, spikes = self.update(k, arrivals, state, dense)
             k1 = k + 1
-            u = tf.random.stateless_uniform([self.n_poisson], seed=tf.stack(
-                [tf.constant(self.seed, tf.int64), k1]))
-            poisson = (u < const["p_spike"]) & (k1 >= const["p_start"]) & (k1 < const["p_stop"])
             lo = tf.searchsorted(const["array_steps"], k1[None], side="left")[0]
             hi = tf.searchsorted(const["array_steps"], k1[None], side="right")[0]
             fired = const["array_index"][lo:hi]
             arrays = tf.scatter_nd(fired[:, None], tf.ones_like(fired, tf.bool),
                                    [self.n_array]) if self.n_array else tf.zeros([0], tf.bool)
-            spikes = tf.concat([cell_spikes, poisson, arrays], 0)
+            spikes = tf.concat([spikes, arrays], 0)
             # transmission: synapses of the neurons that spiked -> ring slot k1 + delay
             who = tf.where(spikes)[:, 0]
             first = tf.gather(const["row_ptr"], who)
@@ -94,10 +104,7 @@ class ChunkRunner:
             when = (k1 + tf.gather(const["syn_delay"], syn)) % slots
             ring.scatter_nd_add(tf.stack([when, tf.gather(const["syn_target"], syn)], 1),
                                 tf.gather(const["syn_weight"], syn))
-            # decay to t_{k+1} (arrivals at k+1 are added at the next iteration)
-            g_exc = g_exc * const["decay_E"]
-            g_inh = g_inh * const["decay_I"]
-            values = {"v": v_new, "gsyn_exc": g_exc, "gsyn_inh": g_inh}
+            values = {"v": state["v"], "gsyn_exc": state["g_exc"], "gsyn_inh": state["g_inh"]}
             signal_arrays = [
                 tf.cond(k1 % every == 0,
                         lambda ta=ta, var=var, idx=idx, every=every: ta.write(
@@ -106,7 +113,6 @@ class ChunkRunner:
                         lambda ta=ta: ta)
                 for ta, (var, idx, every) in zip(signal_arrays, self.signals)]
             spike_array = spike_array.write(i, tf.gather(spikes, self.spike_index))
-            state = {"v": v_new, "g_exc": g_exc, "g_inh": g_inh, "models": new_models}
             return i + 1, state, signal_arrays, spike_array
 
         _, state, signal_arrays, spike_array = tf.while_loop(

@@ -36,7 +36,7 @@ class HHCondExpSpec:
                              "max_rate": 40000.0},
     }
     # reference cells simulated per regime by `pynn-ann train`, and their seeds
-    training_sets = (("standard", 400, 1), ("high_conductance", 400, 2))
+    training_sets = (("standard", 340, 1), ("high_conductance", 340, 2))
 
     def sample_parameters(self, rng, size):
         p = {k: np.full(size, v) for k, v in self.fixed.items()}

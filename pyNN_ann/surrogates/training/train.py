@@ -9,6 +9,7 @@ or ``--output``.
 import argparse
 import datetime
 import os
+import time
 
 import numpy as np
 
@@ -23,10 +24,17 @@ def main(argv=None):
                         help="reference data are stored (and reused) here")
     parser.add_argument("--output", help="model directory (default: the package's)")
     parser.add_argument("--units", type=int, default=64)
-    parser.add_argument("--epochs", type=int, default=40)
-    parser.add_argument("--batches-per-epoch", type=int, default=100)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--seed", type=int, default=1, help="training seed")
+    parser.add_argument("--epochs", type=int, default=74)
+    parser.add_argument("--batches-per-epoch", type=int, default=50)
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--length", type=int, default=600, help="steps per training window")
+    parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--loss", choices=("mse", "huber"), default="mse")
+    parser.add_argument("--schedule", default="0.2:0,0.4:5,0.6:20,1.0:50",
+                        help="curriculum as fraction:horizon pairs (horizon 0 = teacher "
+                             "forcing, 'none' = free run)")
+    parser.add_argument("--init", help="start from the weights.npz of an earlier model")
+    parser.add_argument("--seed", type=int, default=0, help="training seed")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)
 
@@ -56,9 +64,18 @@ def main(argv=None):
     norm = normalisation(*surrogate_inputs(data, spec))
     norm["dv_scale"] = 20.0  # mV per step at unit output; spikes reach ~70 mV/step
     cell = StreamingSurrogateCell(units=args.units, norm=norm)
+    if args.init:
+        cell.build((None, 7))
+        with np.load(args.init, allow_pickle=False) as w:
+            cell.set_weights([w[f"arr_{i}"] for i in range(len(w.files))])
+    schedule = tuple((float(f), None if h.lower() == "none" else int(h))
+                     for f, h in (pair.split(":") for pair in args.schedule.split(",")))
+    started = time.perf_counter()
     history = train(cell, data, spec, epochs=args.epochs,
                     batches_per_epoch=args.batches_per_epoch, batch_size=args.batch_size,
-                    seed=args.seed)
+                    length=args.length, learning_rate=args.learning_rate, loss=args.loss,
+                    schedule=schedule, seed=args.seed)
+    import keras
     output = args.output or os.path.join(registry.MODELS_DIR, args.celltype)
     metadata = {
         "celltype": args.celltype, "dt": float(data["dt"]),
@@ -70,6 +87,11 @@ def main(argv=None):
                      "regimes": [list(r) for r in spec.training_sets],
                      "duration_ms": float((data["v"].shape[1] - 1) * data["dt"]),
                      "seed": args.seed, "epochs": args.epochs,
+                     "batches_per_epoch": args.batches_per_epoch,
+                     "batch_size": args.batch_size, "length": args.length,
+                     "learning_rate": args.learning_rate, "loss": args.loss,
+                     "schedule": args.schedule, "keras_backend": keras.backend.backend(),
+                     "seconds": round(time.perf_counter() - started, 1),
                      "final_loss": history[-1],
                      "date": datetime.date.today().isoformat()},
         "accuracy": {},
