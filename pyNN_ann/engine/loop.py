@@ -1,31 +1,75 @@
-"""The compiled time loop: one ``tf.while_loop`` advances the whole network by a chunk
-of steps, with no Python per step.
+"""The compiled time loop: one XLA-compiled ``tf.while_loop`` advances the whole
+network by a chunk of steps, with no Python and no dynamic shapes per step.
 
 Step k -> k+1, in order:
  1. synaptic arrivals due at step k are taken from the delay ring and added to the
     exponential conductances (exact: g <- g * exp(-dt/tau) + arrivals);
- 2. every surrogate batch advances v_k -> v_{k+1} (XLA-compiled cell update);
+ 2. every surrogate batch advances v_k -> v_{k+1};
  3. a cell spikes at t_{k+1} when v crosses its threshold upwards; spike sources
     (Poisson, arrays) emit their spikes for t_{k+1};
  4. the synapses of the neurons that spiked are looked up (CSR) and their weights
-    added to the ring slot of step k+1+delay;
- 5. requested samples and spikes are written to per-chunk buffers.
+    added to the ring slot of step k+1+delay. Spiking neurons are compacted into
+    blocks of ``spike_block`` (a prefix sum, not a dynamic-size ``where``) and each
+    block's synapses gathered as a (spike_block x max_fanout) tile, so the cost
+    follows the number of spikes, and a step with many spikes just takes more blocks;
+ 5. requested samples and spikes are written into fixed-size chunk buffers.
 """
 
 import tensorflow as tf
+from tensorflow.compiler.tf2xla.python import xla
+
+TILE = 512  # synapses gathered per block of spikes
 
 
-def _dense_update(models, n_poisson, seed):
-    """The fixed-shape part of one step, compiled with XLA: conductances, every
-    surrogate batch, threshold crossings and Poisson sources."""
+class ChunkRunner:
+    """Builds and runs the compiled chunk function for one network layout.
 
-    @tf.function(jit_compile=True, reduce_retracing=True)
-    def update(k, arrivals, state, const):
-        n_cells = tf.shape(state["g_exc"])[0]
-        g_exc = state["g_exc"] + arrivals[:n_cells]
-        g_inh = state["g_inh"] + arrivals[n_cells:]
+    ``models`` is a list of (cell, start, stop): the surrogate batches in cell space.
+    ``signals`` is a list of (variable, global cell indices, sampling_steps);
+    ``spike_index`` the global neuron indices whose spikes are kept; ``senders``
+    the (start, stop, max fan-out) of each group of presynaptic neurons.
+    """
+
+    def __init__(self, models, n_cells, n_poisson, n_array, ring_slots, signals,
+                 spike_index, seed, senders):
+        self.models = models
+        self.n_cells, self.n_poisson, self.n_array = n_cells, n_poisson, n_array
+        self.n_total = n_cells + n_poisson + n_array
+        self.slots = ring_slots
+        self.ring = tf.Variable(tf.zeros((ring_slots * 2 * n_cells,)), trainable=False)
+        self.signals = signals
+        self.spike_index = tf.constant(spike_index, tf.int64)
+        self.seed = int(seed)
+        # (start, stop, max fan-out) of each presynaptic group in neuron space
+        self.senders = [(a, b, int(f)) for a, b, f in senders if f > 0]
+        self._compiled = {}
+
+    def reset_ring(self):
+        self.ring.assign(tf.zeros_like(self.ring))
+
+    def run_chunk(self, k0, n_steps, state, const, array_events):
+        """Advance steps k0 .. k0 + n_steps (a Python int: one compilation per size).
+
+        ``array_events`` (n_steps x E) lists the array-source spikes of each step
+        (index ``n_array`` pads). Returns the new state, per-signal sample buffers
+        (rows beyond the chunk's samples are padding) and the spike buffer.
+        """
+        if n_steps not in self._compiled:
+            self._compiled[n_steps] = tf.function(
+                lambda k0, state, const, events: self._run(k0, n_steps, state, const, events),
+                jit_compile=True)
+        state, ring, samples, spikes = self._compiled[n_steps](
+            k0, state, const, array_events)
+        self.ring.assign(ring)
+        return state, samples, spikes
+
+    # -- pieces of one step ---------------------------------------------------
+    def _advance_cells(self, k, state, arrivals, const):
+        n = self.n_cells
+        g_exc = state["g_exc"] + arrivals[:n]
+        g_inh = state["g_inh"] + arrivals[n:]
         new_v, new_models = [], []
-        for (cell, start, stop, _), ms in zip(models, state["models"]):
+        for (cell, start, stop), ms in zip(self.models, state["models"]):
             zeros = tf.zeros_like(g_exc[start:stop])
             inputs = tf.stack([g_exc[start:stop], g_inh[start:stop],
                                const["e_rev_E"][start:stop], const["e_rev_I"][start:stop],
@@ -35,87 +79,84 @@ def _dense_update(models, n_poisson, seed):
             new_models.append((v, buf, h, c))
         v_old = state["v"]
         v_new = tf.concat(new_v, 0) if new_v else v_old
-        cell_spikes = (v_old < const["threshold"]) & (v_new >= const["threshold"])
-        k1 = k + 1
-        u = tf.random.stateless_uniform([n_poisson], seed=tf.stack(
-            [tf.constant(seed, tf.int64), k1]))
-        poisson = (u < const["p_spike"]) & (k1 >= const["p_start"]) & (k1 < const["p_stop"])
-        # decay to t_{k+1} (arrivals at k+1 are added at the next step)
+        spikes = (v_old < const["threshold"]) & (v_new >= const["threshold"])
+        # decay to t_{k+1}; arrivals due at k+1 are added at the next step
         state = {"v": v_new, "g_exc": g_exc * const["decay_E"],
                  "g_inh": g_inh * const["decay_I"], "models": new_models}
-        return state, tf.concat([cell_spikes, poisson], 0)
+        return state, spikes
 
-    return update
+    def _sources(self, k1, const, events):
+        u = tf.random.stateless_uniform(
+            [self.n_poisson], seed=tf.stack([tf.constant(self.seed, tf.int64), k1]))
+        poisson = (u < const["p_spike"]) & (k1 >= const["p_start"]) & (k1 < const["p_stop"])
+        arrays = tf.scatter_nd(events[:, None], tf.ones_like(events, tf.bool),
+                               [self.n_array + 1])[:self.n_array]
+        return poisson, arrays
 
+    def _transmit(self, ring, k1, spikes, const, start, stop, fan):
+        """Add the weights of the synapses of neurons start..stop that spiked."""
+        block = max(1, min(stop - start, TILE // fan))
+        n_slots = tf.constant(self.slots, tf.int64)
+        width = tf.constant(2 * self.n_cells, tf.int64)
+        spikes_i = tf.cast(spikes[start:stop], tf.int32)
+        order = tf.cumsum(spikes_i) - 1  # rank of each spiking neuron
+        count = tf.reduce_sum(spikes_i)
+        neurons = tf.range(start, stop, dtype=tf.int32)
+        offsets = tf.range(fan, dtype=tf.int64)[None, :]
 
-class ChunkRunner:
-    """Builds and runs the compiled chunk function for one network layout.
-
-    ``models`` is a list of (cell, start, stop, threshold): the surrogate batches in
-    cell space. ``signals`` is a list of (variable, global cell indices,
-    sampling_steps); ``spike_index`` the global neuron indices whose spikes are kept.
-    """
-
-    def __init__(self, models, n_cells, n_poisson, n_array, ring_slots, signals,
-                 spike_index, seed):
-        self.models = models
-        self.n_cells, self.n_poisson, self.n_array = n_cells, n_poisson, n_array
-        self.ring = tf.Variable(tf.zeros((ring_slots, 2 * n_cells)), trainable=False)
-        self.signals = signals
-        self.spike_index = tf.constant(spike_index, tf.int64)
-        self.seed = int(seed)
-        self.update = _dense_update(models, n_poisson, self.seed)
-        self.run_chunk = tf.function(self._run_chunk, reduce_retracing=True)
-
-    def reset_ring(self):
-        self.ring.assign(tf.zeros_like(self.ring))
-
-    def _run_chunk(self, k0, n_steps, state, const):
-        """Advance steps k0 .. k0 + n_steps; returns new state and recorded data."""
-        ring = self.ring
-        slots = tf.cast(tf.shape(ring)[0], tf.int64)
-        n_cells = self.n_cells
-        signal_arrays = [tf.TensorArray(tf.float32, size=0, dynamic_size=True,
-                                        element_shape=[len(idx)])
-                         for _, idx, _ in self.signals]
-        spike_array = tf.TensorArray(tf.bool, size=n_steps)
-
-        def body(i, state, signal_arrays, spike_array):
-            k = k0 + tf.cast(i, tf.int64)
-            slot = k % slots
-            arrivals = ring[slot]
-            ring.scatter_update(tf.IndexedSlices(tf.zeros((1, 2 * n_cells)), slot[None]))
-            dense = {name: const[name] for name in ("e_rev_E", "e_rev_I", "i_ext", "threshold",
-                                           "decay_E", "decay_I", "p_spike", "p_start",
-                                           "p_stop")}
-            state, spikes = self.update(k, arrivals, state, dense)
-            k1 = k + 1
-            lo = tf.searchsorted(const["array_steps"], k1[None], side="left")[0]
-            hi = tf.searchsorted(const["array_steps"], k1[None], side="right")[0]
-            fired = const["array_index"][lo:hi]
-            arrays = tf.scatter_nd(fired[:, None], tf.ones_like(fired, tf.bool),
-                                   [self.n_array]) if self.n_array else tf.zeros([0], tf.bool)
-            spikes = tf.concat([spikes, arrays], 0)
-            # transmission: synapses of the neurons that spiked -> ring slot k1 + delay
-            who = tf.where(spikes)[:, 0]
+        def one_block(b, ring):
+            lo = b * block
+            mine = (spikes_i > 0) & (order >= lo) & (order < lo + block)
+            slot = tf.where(mine, order - lo, block)
+            who = tf.scatter_nd(slot[:, None], neurons, [block + 1])[:block]
+            valid = tf.range(block) < count - lo
             first = tf.gather(const["row_ptr"], who)
-            last = tf.gather(const["row_ptr"], who + 1)
-            syn = tf.ragged.range(first, last).flat_values
-            when = (k1 + tf.gather(const["syn_delay"], syn)) % slots
-            ring.scatter_nd_add(tf.stack([when, tf.gather(const["syn_target"], syn)], 1),
-                                tf.gather(const["syn_weight"], syn))
-            values = {"v": state["v"], "gsyn_exc": state["g_exc"], "gsyn_inh": state["g_inh"]}
-            signal_arrays = [
-                tf.cond(k1 % every == 0,
-                        lambda ta=ta, var=var, idx=idx, every=every: ta.write(
-                            tf.cast(k1 // every - (k0 // every + 1), tf.int32),
-                            tf.gather(values[var], idx)),
-                        lambda ta=ta: ta)
-                for ta, (var, idx, every) in zip(signal_arrays, self.signals)]
-            spike_array = spike_array.write(i, tf.gather(spikes, self.spike_index))
-            return i + 1, state, signal_arrays, spike_array
+            length = tf.where(valid, tf.gather(const["row_ptr"], who + 1) - first, 0)
+            mask = offsets < length[:, None]
+            syn = tf.where(mask, first[:, None] + offsets, 0)
+            weight = tf.where(mask, tf.gather(const["syn_weight"], syn), 0.0)
+            when = (k1 + tf.gather(const["syn_delay"], syn)) % n_slots
+            where = when * width + tf.gather(const["syn_target"], syn)
+            ring = tf.tensor_scatter_nd_add(ring, tf.reshape(where, (-1, 1)),
+                                            tf.reshape(weight, (-1,)))
+            return b + 1, ring
 
-        _, state, signal_arrays, spike_array = tf.while_loop(
+        n_blocks = (count + block - 1) // block
+        _, ring = tf.while_loop(lambda b, _: b < n_blocks, one_block, (0, ring))
+        return ring
+
+    # -- the chunk --------------------------------------------------------------
+    def _run(self, k0, n_steps, state, const, events):
+        width = 2 * self.n_cells
+        n_slots = tf.constant(self.slots, tf.int64)
+        buffers = [tf.zeros((n_steps // every + 2, len(idx))) for _, idx, every in self.signals]
+        spike_buffer = tf.zeros((n_steps, len(self.spike_index)), tf.bool)
+        first_sample = [k0 // every + 1 for _, _, every in self.signals]
+
+        def body(i, state, ring, buffers, spike_buffer):
+            k = k0 + tf.cast(i, tf.int64)
+            k1 = k + 1
+            start = tf.cast((k % n_slots) * width, tf.int32)
+            arrivals = xla.dynamic_slice(ring, [start], [width])
+            ring = xla.dynamic_update_slice(ring, tf.zeros((width,)), [start])
+            state, cell_spikes = self._advance_cells(k, state, arrivals, const)
+            poisson, arrays = self._sources(k1, const, events[i])
+            spikes = tf.concat([cell_spikes, poisson, arrays], 0)
+            for start, stop, fan in self.senders:
+                ring = self._transmit(ring, k1, spikes, const, start, stop, fan)
+            values = {"v": state["v"], "gsyn_exc": state["g_exc"],
+                      "gsyn_inh": state["g_inh"]}
+            new_buffers = []
+            for buf, (var, idx, every), first in zip(buffers, self.signals, first_sample):
+                row = tf.where(k1 % every == 0, k1 // every - first, n_steps // every + 1)
+                new_buffers.append(xla.dynamic_update_slice(
+                    buf, tf.gather(values[var], idx)[None, :], [tf.cast(row, tf.int32), 0]))
+            if len(self.spike_index):
+                spike_buffer = xla.dynamic_update_slice(
+                    spike_buffer, tf.gather(spikes, self.spike_index)[None, :], [i, 0])
+            return i + 1, state, ring, new_buffers, spike_buffer
+
+        _, state, ring, buffers, spike_buffer = tf.while_loop(
             lambda i, *_: i < n_steps, body,
-            (tf.constant(0), state, signal_arrays, spike_array))
-        return state, [ta.stack() for ta in signal_arrays], spike_array.stack()
+            (tf.constant(0), state, self.ring.read_value(), buffers, spike_buffer))
+        return state, ring, buffers, spike_buffer

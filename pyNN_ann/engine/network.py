@@ -277,17 +277,15 @@ class Engine:
             [offsets[gid] + buf.index for gid, buf in sorted(self.spikes.items())]
             or [np.zeros(0, np.int64)]).astype(np.int64)
         slots = self.synapses.max_delay + 2
-        key = (tuple(models), n_cells, n_poisson, n_array, slots,
+        key = (tuple(models), n_cells, n_poisson, n_array, slots, tuple(self._senders),
                tuple((v, tuple(i), e) for v, i, e in signals), tuple(spike_index))
         if key != self._layout_key:
             old_ring = None
-            if self._runner is not None and self._layout_key[1:5] == key[1:5] \
-                    and self._layout_key[0] == key[0]:
+            if self._runner is not None and self._layout_key[:5] == key[:5]:
                 old_ring = self._runner.ring.numpy()
             model_cells = [(self._surrogate(ct)[1], a, b) for ct, a, b in models]
-            model_specs = [(cell, a, b, None) for cell, a, b in model_cells]
-            self._runner = ChunkRunner(model_specs, n_cells, n_poisson, n_array, slots,
-                                       signals, spike_index, self.seed)
+            self._runner = ChunkRunner(model_cells, n_cells, n_poisson, n_array, slots,
+                                       signals, spike_index, self.seed, self._senders)
             if old_ring is not None:
                 self._runner.ring.assign(old_ring)
             elif self.step > 0 and self._layout_key is not None:
@@ -329,11 +327,15 @@ class Engine:
         a_steps = np.concatenate(a_steps) if a_steps else np.zeros(0, np.int64)
         a_index = np.concatenate(a_index) if a_index else np.zeros(0, np.int64)
         order = np.argsort(a_steps, kind="stable")
+        self._array_steps, self._array_index = a_steps[order], a_index[order]
         row_ptr, target, weight, delay = self._synapse_arrays(offsets, n_cells)
+        fanout = np.diff(row_ptr)
+        self._senders = [(offsets[g], offsets[g] + grp.size,
+                          int(fanout[offsets[g]:offsets[g] + grp.size].max(initial=0)))
+                         for g, grp in enumerate(self.groups)]
         const = {k: tf.constant(v) for k, v in cols.items()}
         const.update(p_spike=tf.constant(p_spike), p_start=tf.constant(p_start),
-                     p_stop=tf.constant(p_stop), array_steps=tf.constant(a_steps[order]),
-                     array_index=tf.constant(a_index[order]), row_ptr=tf.constant(row_ptr),
+                     p_stop=tf.constant(p_stop), row_ptr=tf.constant(row_ptr),
                      syn_target=tf.constant(target), syn_weight=tf.constant(weight),
                      syn_delay=tf.constant(delay))
         return const
@@ -401,7 +403,7 @@ class Engine:
             n = min(chunk, n_steps - done)
             k0 = self.step
             state, samples, spikes = self._runner.run_chunk(
-                tf.constant(k0, tf.int64), tf.constant(n, tf.int32), state, const)
+                tf.constant(k0, tf.int64), n, state, const, self._array_events(k0, n))
             self._collect(k0, n, samples, spikes)
             self.step += n
             done += n
@@ -416,10 +418,21 @@ class Engine:
             bar.close()
         self._store_state(state, models)
 
+    def _array_events(self, k0, n):
+        """Array-source spikes of steps k0+1 .. k0+n as an (n x E) index matrix."""
+        lo, hi = np.searchsorted(self._array_steps, [k0 + 1, k0 + n + 1])
+        steps = self._array_steps[lo:hi] - (k0 + 1)
+        per_step = np.bincount(steps, minlength=n)
+        events = np.full((n, max(1, per_step.max(initial=0))), self._runner.n_array, np.int64)
+        rank = np.arange(len(steps)) - np.repeat(np.cumsum(per_step) - per_step, per_step)
+        events[steps, rank] = self._array_index[lo:hi]
+        return tf.constant(events)
+
     def _collect(self, k0, n, samples, spikes):
         for ((gid, var), buf), data in zip(sorted(self.signals.items()), samples):
             every = buf.sampling_steps
-            buf.append((k0 // every + 1) * every, data.numpy())
+            count = (k0 + n) // every - k0 // every
+            buf.append((k0 // every + 1) * every, data.numpy()[:count])
         spikes = spikes.numpy()
         col = 0
         for gid, buf in sorted(self.spikes.items()):
