@@ -83,14 +83,14 @@ class Surrogate:
                 bad = ~np.isclose(values, ref, rtol=1e-6, atol=0.0)
                 if bad.any():
                     raise OutOfDomainError(
-                        f"{self.celltype}: {name} = {values[bad][0]!r} is outside the domain of "
+                        f"{self.celltype}: {name} = {float(values[bad][0])} is outside the domain of "
                         f"the shipped surrogate, which was trained at {name} = {ref} only. {hint}")
             elif name in domain["ranges"]:
                 lo, hi = domain["ranges"][name]
                 bad = (values < lo) | (values > hi) | ~np.isfinite(values)
                 if bad.any():
                     raise OutOfDomainError(
-                        f"{self.celltype}: {name} = {values[bad][0]!r} is outside the domain of "
+                        f"{self.celltype}: {name} = {float(values[bad][0])} is outside the domain of "
                         f"the shipped surrogate, [{lo}, {hi}]. {hint}")
 
     def check_initial(self, name, values):
@@ -102,7 +102,7 @@ class Surrogate:
             bad = (values < lo) | (values > hi)
             if bad.any():
                 raise OutOfDomainError(
-                    f"{self.celltype}: initial {name} = {values[bad][0]!r} is outside the "
+                    f"{self.celltype}: initial {name} = {float(values[bad][0])} is outside the "
                     f"trained range [{lo}, {hi}].")
 
     def synaptic_inputs(self, parameters):
@@ -124,6 +124,18 @@ def load(celltype, directory=None):
             f"pyNN.ann ships no trained surrogate for {celltype} (available: "
             f"{', '.join(available()) or 'none'}); train one with `pynn-ann train {celltype}`.")
     return Surrogate(directory)
+
+
+def store_accuracy(celltype, key, accuracy, directory=None):
+    """Record validation results under ``metadata["accuracy"][key]``."""
+    directory = directory or os.path.join(MODELS_DIR, celltype)
+    path = os.path.join(directory, "metadata.json")
+    with open(path) as f:
+        metadata = json.load(f)
+    metadata.setdefault("accuracy", {})[key] = accuracy
+    with open(path, "w") as f:
+        json.dump(metadata, f, indent=2, sort_keys=True)
+    load.cache_clear()
 
 
 def save(directory, cell, metadata):

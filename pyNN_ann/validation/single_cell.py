@@ -95,23 +95,28 @@ def _drift(long, short):
 
 def validate_celltype(celltype, simulators=("ann",), cells=50, duration=1000.0,
                       long_duration=10000.0, long_cells=20, dt=0.1, seed=HELD_OUT_SEED,
-                      cache_dir=None, ann_options=None, chunk=10, workers=None):
-    """Validate ``simulators`` on ``celltype``; returns (metrics, raw data for plots)."""
+                      cache_dir=None, ann_options=None, chunk=10, workers=None,
+                      regime="standard"):
+    """Validate ``simulators`` on ``celltype``; returns (metrics, raw data for plots).
+
+    ``regime`` names the input statistics (see the cell type's training spec)."""
     spec = SPECS[celltype]
-    short_p = random_protocol(spec, cells, duration, dt=dt, seed=seed)
-    key = f"{celltype}_seed{seed}_n{cells}_T{duration:g}_dt{dt:g}"
+    short_p = random_protocol(spec, cells, duration, dt=dt, seed=seed, regime=regime)
+    tag = "" if regime == "standard" else f"_{regime}"
+    key = f"{celltype}{tag}_seed{seed}_n{cells}_T{duration:g}_dt{dt:g}"
     runs = {"short": (short_p, key)}
     if long_duration and long_cells:
         # same seed and size: the first long_cells cells share parameters, weights
         # and v_init with the short protocol (only the input spike trains differ)
-        long_p = random_protocol(spec, cells, long_duration, dt=dt, seed=seed)
+        long_p = random_protocol(spec, cells, long_duration, dt=dt, seed=seed, regime=regime)
         long_p = long_p.subset(np.arange(min(long_cells, cells)))
-        runs["long"] = (long_p, f"{celltype}_seed{seed}_n{long_p.size}of{cells}"
+        runs["long"] = (long_p, f"{celltype}{tag}_seed{seed}_n{long_p.size}of{cells}"
                                 f"_T{long_duration:g}_dt{dt:g}")
     kw = dict(chunk=chunk, workers=workers)
     out = {"celltype": celltype,
            "reference": {"simulator": "neuron", "options": CONVERGED_NEURON},
-           "protocol": {"seed": seed, "cells": cells, "duration_ms": duration, "dt": dt,
+           "protocol": {"seed": seed, "regime": regime, "cells": cells,
+                        "duration_ms": duration, "dt": dt,
                         "long_cells": runs["long"][0].size if "long" in runs else 0,
                         "long_duration_ms": long_duration if "long" in runs else 0},
            "results": {}}
@@ -211,6 +216,10 @@ def main(argv=None):
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="extra setup() option for pyNN.ann")
     p.add_argument("--seed", type=int, default=HELD_OUT_SEED)
+    p.add_argument("--regime", default="standard",
+                   help="input regime of the held-out protocols (see training specs)")
+    p.add_argument("--store", action="store_true",
+                   help="store the pyNN.ann metrics in the shipped model's metadata")
     p.add_argument("--output", default="validation_report")
     p.add_argument("--cache", default=None, help="reference cache (default OUTPUT/cache)")
     p.add_argument("--workers", type=int, default=None)
@@ -226,13 +235,22 @@ def main(argv=None):
     result = validate(args.celltypes, simulators=sims, output=args.output, command=command,
                       plots=not args.no_plots, cells=args.cells, duration=args.duration,
                       long_duration=args.long_duration, long_cells=args.long_cells,
-                      dt=args.dt, seed=args.seed,
+                      dt=args.dt, seed=args.seed, regime=args.regime,
                       cache_dir=args.cache or os.path.join(args.output, "cache"),
                       ann_options=dict(_option(o) for o in args.option),
                       chunk=args.chunk, workers=args.workers)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(to_json(result), f, indent=1)
+    if args.store:
+        from ..surrogates import registry
+        for ct, m in result.items():
+            ann = m["results"].get("ann", {})
+            if ann.get("error") is None and "short" in ann:
+                registry.store_accuracy(ct, args.regime, to_json(
+                    {"protocol": m["protocol"], "reference": m["reference"],
+                     **{k: ann[k] for k in ("short", "long", "drift") if k in ann},
+                     "command": command}))
     from .report import summary_table
     print(summary_table(result))
     print(f"\nreport: {os.path.join(args.output, 'report.md')}")
