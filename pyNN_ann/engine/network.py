@@ -398,20 +398,20 @@ class Engine:
         state = self._device_state(models)
         n_rec = sum(len(i) for _, i, _ in self._runner.signals) + len(self._runner.spike_index)
         chunk = int(min(MAX_CHUNK_STEPS, max(100, MAX_CHUNK_VALUES // max(1, n_rec))))
-        done, bar, started = 0, None, time.perf_counter()
+        done, bar = 0, None
         while done < n_steps:
             n = min(chunk, n_steps - done)
             k0 = self.step
+            started = time.perf_counter()
             state, samples, spikes = self._runner.run_chunk(
                 tf.constant(k0, tf.int64), n, state, const, self._array_events(k0, n))
             self._collect(k0, n, samples, spikes)
             self.step += n
             done += n
-            elapsed = time.perf_counter() - started
-            if bar is None and self.progress and done < n_steps \
-                    and elapsed * (n_steps - done) / done > 2.0:  # a long run: show progress
+            per_step = (time.perf_counter() - started) / n  # includes any compilation
+            if bar is None and self.progress and per_step * (n_steps - done) > 2.0:
                 bar = tqdm(total=n_steps, initial=done, unit="step", leave=False,
-                           desc="pyNN.ann")
+                           desc="pyNN.ann")  # a long run: show progress between chunks
             elif bar is not None:
                 bar.update(n)
         if bar is not None:
