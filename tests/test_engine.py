@@ -116,3 +116,12 @@ def test_delay_below_timestep_and_negative_rates_are_refused():
         eng.add_synapses(src, [0, 1], cells, [0, 1], [0.01, 0.01], [0.1, 0.04], "excitatory")
     with pytest.raises(ValueError, match=">= 0 Hz"):
         eng.add_poisson_group(1, np.array([-5.0]), np.zeros(1), np.ones(1))
+
+
+def test_input_beyond_training_range_warns():
+    eng = Engine(dt=0.1, seed=1, progress=False)
+    cells = eng.add_surrogate_group("HH_cond_exp", 2, HH)
+    src = eng.add_spike_array_group([np.array([1.0]), np.array([1.0])])
+    eng.add_synapses(src, [0, 1], cells, [0, 1], [0.01, 5.0], [0.5, 0.5], "excitatory")
+    with pytest.warns(registry.InputRangeWarning, match=r"g_exc reached 5 uS in 1 cell"):
+        eng.run(5.0)

@@ -82,7 +82,9 @@ class ChunkRunner:
         spikes = (v_old < const["threshold"]) & (v_new >= const["threshold"])
         # decay to t_{k+1}; arrivals due at k+1 are added at the next step
         state = {"v": v_new, "g_exc": g_exc * const["decay_E"],
-                 "g_inh": g_inh * const["decay_I"], "models": new_models}
+                 "g_inh": g_inh * const["decay_I"], "models": new_models,
+                 "peak_exc": tf.maximum(state["peak_exc"], g_exc),
+                 "peak_inh": tf.maximum(state["peak_inh"], g_inh)}
         return state, spikes
 
     def _sources(self, k1, const, events):

@@ -357,7 +357,9 @@ class Engine:
             [self.groups[g].state[key] for _, g in order] or [np.zeros(0, np.float32)])
         state = {"v": tf.constant(cat("v"), tf.float32),
                  "g_exc": tf.constant(cat("g_exc"), tf.float32),
-                 "g_inh": tf.constant(cat("g_inh"), tf.float32), "models": []}
+                 "g_inh": tf.constant(cat("g_inh"), tf.float32), "models": [],
+                 "peak_exc": tf.zeros_like(cat("g_exc"), tf.float32),
+                 "peak_inh": tf.zeros_like(cat("g_inh"), tf.float32)}
         for ct, a, b in models:
             sub = [g for off, g in order if a <= off < b]
             state["models"].append(tuple(
@@ -368,11 +370,14 @@ class Engine:
         return state
 
     def _store_state(self, state, models):
+        peaks = {"g_exc": state["peak_exc"].numpy(), "g_inh": state["peak_inh"].numpy()}
         for g, group in enumerate(self.groups):
             if group.kind != "cells":
                 continue
             off = self._offsets[g]
             sl = slice(off, off + group.size)
+            self._surrogate(group.celltype)[0].check_inputs(
+                {k: v[sl] for k, v in peaks.items()})
             group.state["v"] = state["v"].numpy()[sl]
             group.state["g_exc"] = state["g_exc"].numpy()[sl]
             group.state["g_inh"] = state["g_inh"].numpy()[sl]

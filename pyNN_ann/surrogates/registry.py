@@ -9,6 +9,7 @@ format version, SHA-256 of the weights).
 import hashlib
 import json
 import os
+import warnings
 from functools import lru_cache
 
 import numpy as np
@@ -20,6 +21,10 @@ MODELS_DIR = os.path.join(os.path.dirname(__file__), "models")
 
 class OutOfDomainError(InvalidParameterValueError):
     """A cell parameter lies outside the domain the surrogate was trained on."""
+
+
+class InputRangeWarning(UserWarning):
+    """The synaptic input went beyond the range the surrogate was trained on."""
 
 
 def _sha256(path):
@@ -104,6 +109,19 @@ class Surrogate:
                 raise OutOfDomainError(
                     f"{self.celltype}: initial {name} = {float(values[bad][0])} is outside the "
                     f"trained range [{lo}, {hi}].")
+
+    def check_inputs(self, peaks):
+        """Warn when the synaptic conductances reached beyond those seen in training:
+        the surrogate's output is then an extrapolation."""
+        for name, values in peaks.items():
+            limit = self.metadata.get("input_range", {}).get(name)
+            if limit is not None and len(values) and float(np.max(values)) > limit:
+                warnings.warn(
+                    f"{self.celltype}: {name} reached {float(np.max(values)):.3g} uS in "
+                    f"{int(np.sum(values > limit))} cell(s), beyond the {limit:.3g} uS the "
+                    "surrogate was trained with; its output there is an extrapolation "
+                    "(reduce the synaptic drive or train with a stronger input regime).",
+                    InputRangeWarning, stacklevel=4)
 
     def synaptic_inputs(self, parameters):
         """Per-cell constants the engine needs: reversal potentials, synaptic time

@@ -95,6 +95,8 @@ def main(argv=None):
                      "final_loss": history[-1],
                      "date": datetime.date.today().isoformat()},
         "accuracy": {},
+        # largest conductances in the training data (uS): beyond them, a warning
+        "input_range": {"g_exc": float(data["g_exc"].max()), "g_inh": float(data["g_inh"].max())},
     }
     metadata = registry.save(output, cell, metadata)
     print(f"saved {args.celltype} surrogate to {output} "
