@@ -374,8 +374,9 @@ def test_hh_out_of_domain_parameter(hh_sim):
     with pytest.raises(errors.InvalidParameterValueError, match="gbar_Na"):
         p.set(gbar_Na=1000.0)
     assert p.get("gbar_Na") == 20.0                  # unchanged after the refusal
-    with pytest.raises(errors.InvalidParameterValueError):
-        p.initialize(v=-500.0)
+    from pyNN_ann.surrogates.registry import InputRangeWarning
+    with pytest.warns(InputRangeWarning, match="initial v = -500.0"):
+        p.initialize(v=-500.0)   # allowed, but the user is told it extrapolates
 
 
 def test_hh_repeated_runs_continue_signals(hh_sim):

@@ -34,8 +34,10 @@ def test_out_of_domain_messages():
         s.check_parameters({"gbar_Na": [20.0, 25.0]})
     with pytest.raises(registry.OutOfDomainError, match=r"e_rev_leak = -90.0.*\[-70.0, -55.0\].*pynn-ann train"):
         s.check_parameters({"e_rev_leak": [-90.0]})
-    with pytest.raises(registry.OutOfDomainError, match="initial v"):
-        s.check_initial("v", [0.0])
+    with pytest.warns(registry.InputRangeWarning, match=r"initial v = 0.0 \(1 cell"):
+        s.check_initial("v", [-65.0, 0.0])
+    with pytest.raises(registry.OutOfDomainError, match="finite"):
+        s.check_initial("v", [np.nan])
 
 
 def test_tampered_weights_are_refused(tmp_path):

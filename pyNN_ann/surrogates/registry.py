@@ -99,16 +99,21 @@ class Surrogate:
                         f"the shipped surrogate, [{lo}, {hi}]. {hint}")
 
     def check_initial(self, name, values):
-        """Initial values must also lie within the trained range."""
+        """Warn when initial values lie outside the range seen in training (the
+        surrogate's memory settles within a few ms, so this is not an error)."""
         ranges = self.metadata["domain"].get("initial", {})
         if name in ranges:
             lo, hi = ranges[name]
             values = np.atleast_1d(np.asarray(values, dtype=float))
-            bad = (values < lo) | (values > hi)
+            bad = (values < lo) | (values > hi) | ~np.isfinite(values)
             if bad.any():
-                raise OutOfDomainError(
-                    f"{self.celltype}: initial {name} = {float(values[bad][0])} is outside the "
-                    f"trained range [{lo}, {hi}].")
+                if not np.all(np.isfinite(values)):
+                    raise OutOfDomainError(f"{self.celltype}: initial {name} must be finite")
+                warnings.warn(
+                    f"{self.celltype}: initial {name} = {float(values[bad][0])} "
+                    f"({int(bad.sum())} cell(s)) is outside the trained range [{lo}, {hi}]; "
+                    "the first milliseconds are an extrapolation.",
+                    InputRangeWarning, stacklevel=4)
 
     def check_inputs(self, peaks):
         """Warn when the synaptic conductances reached beyond those seen in training:
