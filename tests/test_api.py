@@ -558,3 +558,37 @@ def test_network_runs_and_inputs_reach_cells(hh_sim):
     assert np.all(g[t < 5.9, 0] == 0.0)
     assert g[:, 0].max() > 0.01                  # the connected cell got the input
     assert np.all(g[:, 1] == 0.0)                # the other one did not
+
+
+def test_structured_and_file_connectors(hh_sim, tmp_path):
+    sim = hh_sim
+    space = sim.Space(axes="x")
+    pre = sim.Population(10, sim.SpikeSourcePoisson(rate=10.0),
+                         structure=sim.space.Line(dx=100.0))
+    post = sim.Population(10, sim.HH_cond_exp(), structure=sim.space.Line(dx=100.0))
+    syn = sim.StaticSynapse(weight="0.001 + 0.0001*d", delay="0.2 + 0.01*d")
+    prj = sim.Projection(pre, post, sim.DistanceDependentProbabilityConnector(
+        "d < 150", rng=sim.NumpyRNG(seed=1)), syn, space=space)
+    pairs = _connection_set(prj)
+    assert pairs and all(abs(i - j) <= 1 for i, j in pairs)
+    assert len(pairs) == 28  # i == j and the two neighbours, at the line's ends one
+    got = prj.get(["weight", "delay"], format="list")
+    for i, j, w, d in got:
+        dist = 100.0 * abs(i - j)
+        assert w == pytest.approx(0.001 + 0.0001 * dist)
+        assert d == pytest.approx(round((0.2 + 0.01 * dist) / 0.1) * 0.1)
+    path = str(tmp_path / "conns.txt")
+    prj.save(["weight", "delay"], path, format="list")
+    again = sim.Projection(pre, post, sim.FromFileConnector(path), sim.StaticSynapse())
+    assert _connection_set(again) == pairs
+    clone = sim.Projection(pre, post, sim.CloneConnector(prj), sim.StaticSynapse(weight=0.5))
+    assert _connection_set(clone) == pairs
+    assert np.allclose(clone.get("weight", format="list", with_address=False), 0.5)
+    from pyNN.connectors import IndexBasedExpression
+
+    class Diagonal(IndexBasedExpression):
+        def __call__(self, i, j):
+            return (i == j).astype(float)
+
+    idx = sim.Projection(pre, post, sim.IndexBasedProbabilityConnector(Diagonal()), syn)
+    assert _connection_set(idx) == [(i, i) for i in range(10)]
