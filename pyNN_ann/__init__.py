@@ -17,7 +17,7 @@ from pyNN.recording import get_io                               # noqa: F401
 from pyNN.connectors import *                                   # noqa: F401, F403
 from pyNN.standardmodels import StandardCellType
 
-from .standardmodels import (                                   # noqa: F401
+from .standardmodels.electrodes import (                        # noqa: F401
     DCSource, ACSource, StepCurrentSource, NoisyCurrentSource)
 from .standardmodels.cells import *                             # noqa: F401, F403
 from .standardmodels.synapses import *                          # noqa: F401, F403

@@ -31,7 +31,7 @@ class ChunkRunner:
     """
 
     def __init__(self, models, n_cells, n_poisson, n_array, ring_slots, signals,
-                 spike_index, seed, senders):
+                 spike_index, seed, senders, injected=()):
         self.models = models
         self.n_cells, self.n_poisson, self.n_array = n_cells, n_poisson, n_array
         self.n_total = n_cells + n_poisson + n_array
@@ -42,30 +42,36 @@ class ChunkRunner:
         self.seed = int(seed)
         # (start, stop, max fan-out) of each presynaptic group in neuron space
         self.senders = [(a, b, int(f)) for a, b, f in senders if f > 0]
+        self.injected = tf.constant(injected, tf.int64)  # cells with injected current
         self._compiled = {}
 
     def reset_ring(self):
         self.ring.assign(tf.zeros_like(self.ring))
 
-    def run_chunk(self, k0, n_steps, state, const, array_events):
+    def run_chunk(self, k0, n_steps, state, const, array_events, injection):
         """Advance steps k0 .. k0 + n_steps (a Python int: one compilation per size).
 
         ``array_events`` (n_steps x E) lists the array-source spikes of each step
-        (index ``n_array`` pads). Returns the new state, per-signal sample buffers
+        (index ``n_array`` pads); ``injection`` (n_steps x T) the injected current of
+        the cells ``injected``. Returns the new state, per-signal sample buffers
         (rows beyond the chunk's samples are padding) and the spike buffer.
         """
         if n_steps not in self._compiled:
             self._compiled[n_steps] = tf.function(
-                lambda k0, state, const, events: self._run(k0, n_steps, state, const, events),
+                lambda k0, state, const, events, inj: self._run(k0, n_steps, state, const,
+                                                                events, inj),
                 jit_compile=True)
         state, ring, samples, spikes = self._compiled[n_steps](
-            k0, state, const, array_events)
+            k0, state, const, array_events, injection)
         self.ring.assign(ring)
         return state, samples, spikes
 
     # -- pieces of one step ---------------------------------------------------
-    def _advance_cells(self, k, state, arrivals, const):
+    def _advance_cells(self, k, state, arrivals, const, injected):
         n = self.n_cells
+        i_ext = const["i_ext"]
+        if len(self.injected):
+            i_ext = tf.tensor_scatter_nd_add(i_ext, self.injected[:, None], injected)
         g_exc = state["g_exc"] + arrivals[:n]
         g_inh = state["g_inh"] + arrivals[n:]
         new_v, new_models = [], []
@@ -73,7 +79,7 @@ class ChunkRunner:
             zeros = tf.zeros_like(g_exc[start:stop])
             inputs = tf.stack([g_exc[start:stop], g_inh[start:stop],
                                const["e_rev_E"][start:stop], const["e_rev_I"][start:stop],
-                               const["i_ext"][start:stop], zeros, zeros], axis=1)
+                               i_ext[start:stop], zeros, zeros], axis=1)
             v, (v, buf, h, c) = cell(inputs, list(ms))
             new_v.append(v[:, 0])
             new_models.append((v, buf, h, c))
@@ -128,7 +134,7 @@ class ChunkRunner:
         return ring
 
     # -- the chunk --------------------------------------------------------------
-    def _run(self, k0, n_steps, state, const, events):
+    def _run(self, k0, n_steps, state, const, events, injection):
         width = 2 * self.n_cells
         n_slots = tf.constant(self.slots, tf.int64)
         buffers = [tf.zeros((n_steps // every + 2, len(idx))) for _, idx, every in self.signals]
@@ -141,7 +147,7 @@ class ChunkRunner:
             start = tf.cast((k % n_slots) * width, tf.int32)
             arrivals = xla.dynamic_slice(ring, [start], [width])
             ring = xla.dynamic_update_slice(ring, tf.zeros((width,)), [start])
-            state, cell_spikes = self._advance_cells(k, state, arrivals, const)
+            state, cell_spikes = self._advance_cells(k, state, arrivals, const, injection[i])
             poisson, arrays = self._sources(k1, const, events[i])
             spikes = tf.concat([cell_spikes, poisson, arrays], 0)
             for start, stop, fan in self.senders:

@@ -13,6 +13,7 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from ..surrogates import registry
+from . import currents
 from .connectivity import SynapseTable
 from .loop import ChunkRunner
 from .recording import SignalBuffer, SpikeBuffer
@@ -53,6 +54,7 @@ class Engine:
         self._runner = None
         self._layout_key = None
         self._cells = {}  # celltype -> Surrogate, keras cell
+        self.current_sources = []  # dicts: kind, params, targets [(gid, index)], record
 
     # ------------------------------------------------------------------ building
     @property
@@ -173,6 +175,59 @@ class Engine:
         else:
             raise KeyError(name)
 
+    # ------------------------------------------------------------------ currents
+    def add_current_source(self, kind, params):
+        """A current source (kind: dc, ac, step, noise; PyNN parameter names)."""
+        currents.check(kind, params)
+        self.current_sources.append({"kind": kind, "params": dict(params), "targets": [],
+                                     "recorded": None})
+        return len(self.current_sources) - 1
+
+    def set_current_source(self, cid, params):
+        source = self.current_sources[cid]
+        new = dict(source["params"], **params)
+        currents.check(source["kind"], new)
+        source["params"] = new
+
+    def inject(self, cid, gid, index):
+        if self.groups[gid].kind != "cells":
+            raise TypeError("current can only be injected into cells, not spike sources")
+        self.current_sources[cid]["targets"].append((gid, np.asarray(index, np.int64)))
+
+    def record_current(self, cid):
+        source = self.current_sources[cid]
+        if source["recorded"] is None:
+            source["recorded"] = {"start": self.step, "chunks": []}
+
+    def recorded_current(self, cid):
+        """(t_start ms, samples every dt up to and including now) of a recorded source."""
+        source = self.current_sources[cid]
+        rec = source["recorded"]
+        if rec is None:
+            return 0.0, np.zeros(0)
+        now = currents.waveform(source["kind"], source["params"], [self.step], self.dt,
+                                self.seed, cid)
+        return rec["start"] * self.dt, np.concatenate(rec["chunks"] + [now])
+
+    def _injection(self, k0, n, record=False):
+        """Injected current of steps k0 .. k0+n-1 for every cell that receives any:
+        (n x T matrix, T cell positions)."""
+        columns, blocks = {}, []
+        steps = np.arange(k0, k0 + n)
+        for cid, source in enumerate(self.current_sources):
+            wave = currents.waveform(source["kind"], source["params"], steps, self.dt,
+                                     self.seed, cid)
+            if record and source["recorded"] is not None:
+                source["recorded"]["chunks"].append(wave)
+            for gid, index in source["targets"]:
+                for pos in self._offsets[gid] + index:
+                    columns.setdefault(int(pos), len(columns))
+                blocks.append((wave, [columns[int(p)] for p in self._offsets[gid] + index]))
+        matrix = np.zeros((n, len(columns)), np.float32)
+        for wave, cols in blocks:
+            np.add.at(matrix, (slice(None), cols), wave[:, None])
+        return matrix, np.array(list(columns), np.int64)
+
     # ------------------------------------------------------------------ recording
     def record(self, gid, variable, index, sampling_interval=None):
         index = np.asarray(index, np.int64)
@@ -240,6 +295,9 @@ class Engine:
                 self._reset_group_state(group)
         for buf in list(self.signals.values()) + list(self.spikes.values()):
             buf.clear()
+        for source in self.current_sources:
+            if source["recorded"] is not None:
+                source["recorded"] = {"start": 0, "chunks": []}
         if self._runner is not None:
             self._runner.reset_ring()
 
@@ -277,7 +335,9 @@ class Engine:
             [offsets[gid] + buf.index for gid, buf in sorted(self.spikes.items())]
             or [np.zeros(0, np.int64)]).astype(np.int64)
         slots = self.synapses.max_delay + 2
+        injected = self._injection(self.step, 1)[1]
         key = (tuple(models), n_cells, n_poisson, n_array, slots, tuple(self._senders),
+               tuple(injected),
                tuple((v, tuple(i), e) for v, i, e in signals), tuple(spike_index))
         if key != self._layout_key:
             old_ring = None
@@ -285,7 +345,8 @@ class Engine:
                 old_ring = self._runner.ring.numpy()
             model_cells = [(self._surrogate(ct)[1], a, b) for ct, a, b in models]
             self._runner = ChunkRunner(model_cells, n_cells, n_poisson, n_array, slots,
-                                       signals, spike_index, self.seed, self._senders)
+                                       signals, spike_index, self.seed, self._senders,
+                                       injected)
             if old_ring is not None:
                 self._runner.ring.assign(old_ring)
             elif self.step > 0 and self._layout_key is not None:
@@ -408,8 +469,11 @@ class Engine:
             n = min(chunk, n_steps - done)
             k0 = self.step
             started = time.perf_counter()
+            injection, targets = self._injection(k0, n, record=True)
+            self._check_injection(const, injection, targets)
             state, samples, spikes = self._runner.run_chunk(
-                tf.constant(k0, tf.int64), n, state, const, self._array_events(k0, n))
+                tf.constant(k0, tf.int64), n, state, const, self._array_events(k0, n),
+                tf.constant(injection))
             self._collect(k0, n, samples, spikes)
             self.step += n
             done += n
@@ -422,6 +486,19 @@ class Engine:
         if bar is not None:
             bar.close()
         self._store_state(state, models)
+
+    def _check_injection(self, const, injection, targets):
+        if not len(targets):
+            return
+        total = injection + const["i_ext"].numpy()[targets][None, :]
+        lo, hi = total.min(axis=0), total.max(axis=0)
+        for g, group in enumerate(self.groups):
+            if group.kind == "cells":
+                off = self._offsets[g]
+                mine = (targets >= off) & (targets < off + group.size)
+                if mine.any():
+                    self._surrogate(group.celltype)[0].check_inputs(
+                        {"i_ext": np.concatenate([lo[mine], hi[mine]])})
 
     def _array_events(self, k0, n):
         """Array-source spikes of steps k0+1 .. k0+n as an (n x E) index matrix."""

@@ -17,14 +17,3 @@ def unavailable(name, reason):
         raise NotImplementedError(message)
 
     return type(name, (ModelNotAvailable,), {"__init__": __init__, "__doc__": message})
-
-
-_NO_CURRENT_SOURCES = ("does not support current injection ({}) yet; "
-                       "use the i_offset parameter or Poisson/array spike sources")
-
-DCSource = unavailable("DCSource", _NO_CURRENT_SOURCES.format("DCSource"))
-ACSource = unavailable("ACSource", _NO_CURRENT_SOURCES.format("ACSource"))
-StepCurrentSource = unavailable("StepCurrentSource",
-                                _NO_CURRENT_SOURCES.format("StepCurrentSource"))
-NoisyCurrentSource = unavailable("NoisyCurrentSource",
-                                 _NO_CURRENT_SOURCES.format("NoisyCurrentSource"))

@@ -120,6 +120,15 @@ class Surrogate:
         the surrogate's output is then an extrapolation."""
         for name, values in peaks.items():
             limit = self.metadata.get("input_range", {}).get(name)
+            if name == "i_ext" and limit is not None:  # a [low, high] range, nA
+                bad = (values < limit[0] - 1e-6) | (values > limit[1] + 1e-6)
+                if bad.any():
+                    warnings.warn(
+                        f"{self.celltype}: injected current (with i_offset) reached "
+                        f"{float(values[bad][0]):.3g} nA, outside the [{limit[0]:.3g}, "
+                        f"{limit[1]:.3g}] nA the surrogate was trained with; its output "
+                        "there is an extrapolation.", InputRangeWarning, stacklevel=4)
+                continue
             if limit is not None and len(values) and float(np.max(values)) > limit:
                 warnings.warn(
                     f"{self.celltype}: {name} reached {float(np.max(values)):.3g} uS in "

@@ -96,7 +96,9 @@ def main(argv=None):
                      "date": datetime.date.today().isoformat()},
         "accuracy": {},
         # largest conductances in the training data (uS): beyond them, a warning
-        "input_range": {"g_exc": float(data["g_exc"].max()), "g_inh": float(data["g_inh"].max())},
+        "input_range": {"g_exc": float(data["g_exc"].max()), "g_inh": float(data["g_inh"].max()),
+                        "i_ext": [float(surrogate_inputs(data, spec)[2][:, 2].min()),
+                                  float(surrogate_inputs(data, spec)[2][:, 2].max())]},
     }
     metadata = registry.save(output, cell, metadata)
     print(f"saved {args.celltype} surrogate to {output} "
