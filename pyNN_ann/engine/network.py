@@ -24,6 +24,15 @@ MAX_CHUNK_STEPS = 5000
 MAX_CHUNK_VALUES = 20_000_000  # recorded values per chunk before handing to the host
 
 
+def _chunk_size(largest, remaining):
+    """Steps of the next chunk: ``largest`` or a power of ten below it, so that runs of
+    any length reuse a handful of compiled loop sizes."""
+    size = largest
+    while size > remaining:
+        size = 10 ** (len(str(size)) - 1) if size > 10 ** (len(str(size)) - 1) else size // 10
+    return max(1, size)
+
+
 class _Group:
     def __init__(self, kind, size, parameters, initial=None, celltype=None):
         self.kind = kind  # "cells" | "poisson" | "array"
@@ -466,7 +475,7 @@ class Engine:
         chunk = int(min(MAX_CHUNK_STEPS, max(100, MAX_CHUNK_VALUES // max(1, n_rec))))
         done, bar = 0, None
         while done < n_steps:
-            n = min(chunk, n_steps - done)
+            n = _chunk_size(chunk, n_steps - done)
             k0 = self.step
             started = time.perf_counter()
             injection, targets = self._injection(k0, n, record=True)
