@@ -23,6 +23,8 @@ _DELEGATED = {
                  "single-cell accuracy of shipped surrogates against the converged reference"),
     "benchmark": ("pyNN_ann.validation.benchmark",
                   "network benchmark: run time and statistics, pyNN.ann vs other backends"),
+    "compare": ("pyNN_ann.validation.compare",
+                "run one PyNN script on pyNN.ann and a reference backend; compare activity"),
 }
 
 

@@ -1,0 +1,155 @@
+"""``pynn-ann compare [OPTIONS] SCRIPT [-- SCRIPT-OPTIONS]``: run one unmodified PyNN script on pyNN.ann and
+on a reference backend, and report how far apart the recorded activity is.
+
+For every Population that recorded spikes: mean rate, and the distributions of
+per-cell rate, CV of ISI and pairwise spike-count correlation (2 ms bins), compared
+by KL divergence (the network criterion of docs/results.md). With ``--repeat``, the
+reference is run a second time with another seed (``rng_seed`` passed through
+``setup`` is not universal, so the script must take a seed option, e.g.
+``--seed-option "--seed {seed}"``) to give the reference-vs-reference divergence.
+"""
+
+import argparse
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+from . import metrics
+
+
+def capture(simulator, script, args, timeout=None):
+    """Run ``script`` on ``pyNN.<simulator>`` in a fresh process; returns its capture."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "capture.pkl")
+        cmd = [sys.executable, "-m", "pyNN_ann.validation.capture", simulator, out, script,
+               *args]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                              cwd=os.path.dirname(os.path.abspath(script)) or None)
+        if proc.returncode != 0 or not os.path.exists(out):
+            raise RuntimeError(f"{script} failed on pyNN.{simulator}:\n{proc.stderr[-3000:]}")
+        with open(out, "rb") as f:
+            return pickle.load(f)
+
+
+def _upto(trains, t_stop):
+    return [np.asarray(t)[np.asarray(t) <= t_stop] for t in trains]
+
+
+def compare_captures(test, reference, baseline=None):
+    """Rows of statistics per Population present in both captures."""
+    rows = []
+    ref_pops = {p["label"]: p for p in reference["populations"]}
+    base_pops = {p["label"]: p for p in baseline["populations"]} if baseline else {}
+    for pop in test["populations"]:
+        ref = ref_pops.get(pop["label"])
+        if ref is None:
+            continue
+        duration = round(min(pop["t_stop"], ref["t_stop"]), 3)  # t carries float error
+        st = metrics.population_statistics(_upto(pop["spikes"], duration), duration)
+        sr = metrics.population_statistics(_upto(ref["spikes"], duration), duration)
+        row = {"population": pop["label"], "celltype": pop["celltype"], "size": pop["size"],
+               "rate_test": float(np.mean(st["rate"])), "rate_ref": float(np.mean(sr["rate"])),
+               "stats_test": st, "stats_ref": sr}
+        for key in ("rate", "cv", "correlation"):
+            row[f"kl_{key}"] = metrics.kl_divergence(st[key], sr[key])
+        if pop["label"] in base_pops:
+            sb = metrics.population_statistics(
+                _upto(base_pops[pop["label"]]["spikes"], duration), duration)
+            for key in ("rate", "cv", "correlation"):
+                row[f"kl_{key}_baseline"] = metrics.kl_divergence(sb[key], sr[key])
+        rows.append(row)
+    return rows
+
+
+def _fmt(x):
+    return "–" if x is None or not np.isfinite(x) else f"{x:.3g}"
+
+
+def write_report(rows, test, reference, output, command):
+    os.makedirs(output, exist_ok=True)
+    lines = [f"# {os.path.basename(test['script'])}: pyNN.{test['simulator']} vs "
+             f"pyNN.{reference['simulator']}", "", f"    {command}", "",
+             f"Wall time: {test['wall_s']:.1f} s (pyNN.{test['simulator']}), "
+             f"{reference['wall_s']:.1f} s (pyNN.{reference['simulator']}).", "",
+             "| population | cell type | N | rate (Hz) | reference rate (Hz) | KL rate | KL CV "
+             "| KL corr | baseline KL rate | baseline KL CV | baseline KL corr |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(
+            f"| {r['population']} | {r['celltype']} | {r['size']} | {r['rate_test']:.2f} | "
+            f"{r['rate_ref']:.2f} | {_fmt(r['kl_rate'])} | {_fmt(r['kl_cv'])} | "
+            f"{_fmt(r['kl_correlation'])} | {_fmt(r.get('kl_rate_baseline'))} | "
+            f"{_fmt(r.get('kl_cv_baseline'))} | {_fmt(r.get('kl_correlation_baseline'))} |")
+    lines += ["", "KL divergences (nats) of the per-cell distributions to the reference; the "
+              "baseline columns compare a second reference run with another seed."]
+    _plot(rows, test, reference, os.path.join(output, "distributions.png"))
+    lines += ["", "![distributions](distributions.png)"]
+    with open(os.path.join(output, "compare.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    return "\n".join(lines)
+
+
+def _plot(rows, test, reference, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    if not rows:
+        return
+    fig, axes = plt.subplots(len(rows), 3, figsize=(12, 3 * len(rows)), squeeze=False)
+    for ax_row, r in zip(axes, rows):
+        for ax, key, unit in zip(ax_row, ("rate", "cv", "correlation"), ("Hz", "", "")):
+            a, b = r["stats_test"][key], r["stats_ref"][key]
+            a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+            if len(a) and len(b):
+                edges = np.histogram_bin_edges(np.concatenate([a, b]), bins=30)
+                ax.hist(b, edges, histtype="step", color="k", label=reference["simulator"])
+                ax.hist(a, edges, histtype="step", color="tab:blue", label=test["simulator"])
+            ax.set_xlabel(f"{key} {unit}".strip())
+            ax.set_title(f"{r['population']}: {key}", fontsize=9)
+        ax_row[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="pynn-ann compare", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("script")
+    p.add_argument("--simulator", default="ann", help="tested backend (default ann)")
+    p.add_argument("--reference", default="neuron", help="reference backend (default neuron)")
+    p.add_argument("--repeat", action="store_true",
+                   help="run the reference twice (needs --seed-option) for a baseline")
+    p.add_argument("--seed-option", default=None,
+                   help='how the script takes a seed, e.g. "--seed {seed}"')
+    p.add_argument("--output", default="compare_report")
+    p.add_argument("--timeout", type=float, default=None, help="s per run")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args = p.parse_args(argv[:cut])  # options after "--" belong to the script
+    script_args = argv[cut + 1:]
+    command = "pynn-ann compare " + " ".join(argv)
+    if args.reference == "neuron":
+        from ..reference_simulators import ensure_neuron_mechanisms
+        ensure_neuron_mechanisms()
+    seeded = (lambda s: script_args + args.seed_option.format(seed=s).split()) \
+        if args.seed_option else (lambda s: script_args)
+    test = capture(args.simulator, args.script, seeded(1), args.timeout)
+    reference = capture(args.reference, args.script, seeded(1), args.timeout)
+    baseline = None
+    if args.repeat:
+        if not args.seed_option:
+            p.error("--repeat needs --seed-option")
+        baseline = capture(args.reference, args.script, seeded(2), args.timeout)
+    rows = compare_captures(test, reference, baseline)
+    print(write_report(rows, test, reference, args.output, command))
+    print(f"\nreport: {os.path.join(args.output, 'compare.md')}")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
