@@ -13,7 +13,7 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from ..surrogates import registry
-from . import currents
+from . import currents, renewal
 from .connectivity import SynapseTable
 from .loop import ChunkRunner
 from .recording import SignalBuffer, SpikeBuffer
@@ -44,6 +44,7 @@ class _Group:
                         for k, v in (initial or {}).items()}
         self.state = None  # host copy of the dynamic state between runs
         self.spike_times = None  # for "array" groups
+        self.renewal = None  # for renewal-process sources (an "array" group drawn ahead)
 
 
 class Engine:
@@ -98,6 +99,16 @@ class Engine:
         self.groups.append(group)
         return len(self.groups) - 1
 
+    def add_renewal_group(self, kind, size, parameters):
+        """Gamma (alpha, beta) or Poisson-with-dead-time (rate, tau_refrac) sources,
+        each with start and duration (ms)."""
+        group = _Group("array", size, parameters)
+        renewal.check(kind, group.parameters)
+        group.spike_times = [np.zeros(0) for _ in range(size)]
+        self.groups.append(group)
+        group.renewal = renewal.RenewalSources(kind, size, self.seed, len(self.groups) - 1)
+        return len(self.groups) - 1
+
     def add_spike_array_group(self, spike_times):
         group = _Group("array", len(spike_times), {})
         group.spike_times = [np.asarray(t, dtype=float) for t in spike_times]
@@ -111,6 +122,14 @@ class Engine:
 
     def set_parameters(self, gid, name, values, index=None):
         group = self.groups[gid]
+        if group.renewal is not None:
+            new = dict(group.parameters)
+            new[name] = group.parameters[name].copy()
+            new[name][slice(None) if index is None else np.asarray(index)] = values
+            renewal.check(group.renewal.kind, new)
+            group.parameters = new
+            group.renewal.restart(self.t)  # the drawn future follows the new values
+            return
         if group.kind == "array":
             if name != "spike_times":
                 raise KeyError(name)
@@ -307,6 +326,9 @@ class Engine:
         for source in self.current_sources:
             if source["recorded"] is not None:
                 source["recorded"] = {"start": 0, "chunks": []}
+        for group in self.groups:
+            if group.renewal is not None:
+                group.renewal.restart(0.0)
         if self._runner is not None:
             self._runner.reset_ring()
 
@@ -468,6 +490,10 @@ class Engine:
         n_steps = int(round(duration / self.dt))
         if n_steps <= 0:
             return
+        for group in self.groups:  # spikes of renewal sources due in this run
+            if group.renewal is not None:
+                group.spike_times = group.renewal.emit(
+                    group.parameters, (self.step + n_steps + 0.5) * self.dt)
         const, models = self._prepare()
         self._record_initial_samples()
         state = self._device_state(models)

@@ -8,17 +8,19 @@ engine model that runs the cell type.
 """
 
 import numpy as np
+from pyNN.errors import InvalidParameterValueError
 from pyNN.standardmodels import build_translations, cells
 
 from . import unavailable
 
 __all__ = [
-    "HH_cond_exp", "SpikeSourcePoisson", "SpikeSourceArray",
+    "HH_cond_exp", "SpikeSourcePoisson", "SpikeSourceArray", "SpikeSourceGamma",
+    "SpikeSourcePoissonRefractory",
     # placeholders: constructing them raises NotImplementedError
     "IF_curr_alpha", "IF_curr_exp", "IF_curr_delta", "IF_cond_alpha", "IF_cond_exp",
     "IF_cond_exp_gsfa_grr", "IF_facets_hardware1", "EIF_cond_alpha_isfa_ista",
     "EIF_cond_exp_isfa_ista", "Izhikevich", "GIF_cond_exp", "PointNeuron",
-    "SpikeSourcePoissonRefractory", "SpikeSourceGamma", "SpikeSourceInhGamma",
+    "SpikeSourceInhGamma",
 ]
 
 
@@ -89,11 +91,40 @@ class SpikeSourceArray(cells.SpikeSourceArray):
         return _spike_time_arrays(values)
 
 
+class _RenewalSource(object):
+    """A spike source whose spikes the engine draws as a renewal process."""
+
+    engine_state_variables = ()
+    renewal_kind = None
+
+    def _create_engine_group(self, engine, size, parameters, initial_values):
+        try:
+            return engine.add_renewal_group(self.renewal_kind, size,
+                                            _as_float_arrays(parameters))
+        except ValueError as err:
+            raise InvalidParameterValueError(str(err)) from None
+
+    def _engine_values(self, name, values):
+        return np.asarray(values, dtype=float)
+
+
+class SpikeSourceGamma(_RenewalSource, cells.SpikeSourceGamma):
+    __doc__ = cells.SpikeSourceGamma.__doc__
+    translations = _identity_translations(cells.SpikeSourceGamma)
+    renewal_kind = "gamma"
+
+
+class SpikeSourcePoissonRefractory(_RenewalSource, cells.SpikeSourcePoissonRefractory):
+    __doc__ = cells.SpikeSourcePoissonRefractory.__doc__
+    translations = _identity_translations(cells.SpikeSourcePoissonRefractory)
+    renewal_kind = "poisson_refractory"
+
+
 def _no_surrogate(name):
     return unavailable(
         name,
         f"has no trained surrogate for {name} yet; available cell types: "
-        "HH_cond_exp, SpikeSourcePoisson, SpikeSourceArray (see list_standard_models())")
+        "HH_cond_exp and the spike sources (see list_standard_models())")
 
 
 IF_curr_alpha = _no_surrogate("IF_curr_alpha")
@@ -108,6 +139,6 @@ EIF_cond_exp_isfa_ista = _no_surrogate("EIF_cond_exp_isfa_ista")
 Izhikevich = _no_surrogate("Izhikevich")
 GIF_cond_exp = _no_surrogate("GIF_cond_exp")
 PointNeuron = _no_surrogate("PointNeuron")
-SpikeSourcePoissonRefractory = _no_surrogate("SpikeSourcePoissonRefractory")
-SpikeSourceGamma = _no_surrogate("SpikeSourceGamma")
-SpikeSourceInhGamma = _no_surrogate("SpikeSourceInhGamma")
+SpikeSourceInhGamma = unavailable(
+    "SpikeSourceInhGamma", "does not support SpikeSourceInhGamma (inhomogeneous gamma "
+    "process) yet; SpikeSourceGamma and SpikeSourcePoissonRefractory are available")
