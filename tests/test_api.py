@@ -68,7 +68,8 @@ def test_run_with_callbacks(sim):
 
 def test_list_standard_models_and_unavailable_models(sim):
     assert sorted(sim.list_standard_models()) == [
-        "HH_cond_exp", "SpikeSourceArray", "SpikeSourcePoisson"]
+        "HH_cond_exp", "SpikeSourceArray", "SpikeSourceGamma", "SpikeSourcePoisson",
+        "SpikeSourcePoissonRefractory"]
     with pytest.raises(NotImplementedError, match="no trained surrogate for IF_cond_exp"):
         sim.IF_cond_exp(tau_m=10.0)
     with pytest.raises(NotImplementedError, match="STDPMechanism"):
