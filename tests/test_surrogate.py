@@ -1,7 +1,6 @@
 """The shipped surrogate: integrity, domain, cost, and the engine's streaming path
 against the straightforward sequence evaluation used in training."""
 
-import json
 import os
 import shutil
 

@@ -57,18 +57,15 @@ class EngineCurrentSource(object):
         return t_start + np.arange(len(values)) * simulator.state.dt, values
 
 
-def _sources():
-    """The four standard sources, each with identity translations."""
-    made = {}
-    for base, kind in ((electrodes.DCSource, "dc"), (electrodes.ACSource, "ac"),
-                       (electrodes.StepCurrentSource, "step"),
-                       (electrodes.NoisyCurrentSource, "noise")):
-        names = [n for n in base.default_parameters if n != "rng"]
-        made[base.__name__] = type(base.__name__, (EngineCurrentSource, base), {
-            "__doc__": base.__doc__, "kind": kind,
-            "translations": build_translations(*[(n, n) for n in names])})
-    return made
+def _source(base, kind):
+    """pyNN.ann's version of the standard source ``base``, with identity translations."""
+    names = [n for n in base.default_parameters if n != "rng"]
+    return type(base.__name__, (EngineCurrentSource, base), {
+        "__doc__": base.__doc__, "kind": kind,
+        "translations": build_translations(*[(n, n) for n in names])})
 
 
-globals().update(_sources())
-__all__ = ["DCSource", "ACSource", "StepCurrentSource", "NoisyCurrentSource"]
+DCSource = _source(electrodes.DCSource, "dc")
+ACSource = _source(electrodes.ACSource, "ac")
+StepCurrentSource = _source(electrodes.StepCurrentSource, "step")
+NoisyCurrentSource = _source(electrodes.NoisyCurrentSource, "noise")
