@@ -512,8 +512,10 @@ class Engine:
             self._collect(k0, n, samples, spikes)
             self.step += n
             done += n
-            per_step = (time.perf_counter() - started) / n  # includes any compilation
-            if bar is None and self.progress and per_step * (n_steps - done) > 2.0:
+            per_step = (time.perf_counter() - started) / n
+            first_chunk = done == n  # its time includes compilation: not an estimate
+            if bar is None and self.progress and not first_chunk \
+                    and per_step * (n_steps - done) > 2.0:
                 bar = tqdm(total=n_steps, initial=done, unit="step", leave=False,
                            desc="pyNN.ann")  # a long run: show progress between chunks
             elif bar is not None:
