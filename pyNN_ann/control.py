@@ -14,7 +14,8 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     Start a new simulation, discarding any existing network.
 
     `timestep`, `min_delay` and `max_delay` are in ms. Extra keyword arguments:
-    `rng_seed` (or `seed`) seeds the engine's random numbers (Poisson sources);
+    `rng_seed` (or `seed`) seeds the engine's random numbers (Poisson sources; a fixed
+    default seed makes runs reproducible, as in NEST);
     arguments meant for other backends are accepted and ignored.
     """
     max_delay = extra_params.get("max_delay", DEFAULT_MAX_DELAY)

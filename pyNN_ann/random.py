@@ -3,6 +3,7 @@
 from pyNN.random import NumpyRNG
 
 from . import simulator
+from .engine.network import DEFAULT_SEED
 
 
 class NativeRNG(NumpyRNG):
@@ -11,5 +12,6 @@ class NativeRNG(NumpyRNG):
     (Poisson sources and noisy currents draw inside the engine from the same seed.)"""
 
     def __init__(self, seed=None, parallel_safe=True):
-        super().__init__(seed=simulator.state.seed if seed is None else seed,
-                         parallel_safe=parallel_safe)
+        if seed is None:
+            seed = simulator.state.seed if simulator.state.seed is not None else DEFAULT_SEED
+        super().__init__(seed=seed, parallel_safe=parallel_safe)

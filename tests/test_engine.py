@@ -125,3 +125,14 @@ def test_input_beyond_training_range_warns():
     eng.add_synapses(src, [0, 1], cells, [0, 1], [0.01, 5.0], [0.5, 0.5], "excitatory")
     with pytest.warns(registry.InputRangeWarning, match=r"g_exc reached 5 uS in 1 cell"):
         eng.run(5.0)
+
+
+def test_default_seed_is_fixed():
+    def poisson_spikes():
+        eng = Engine(dt=0.1, progress=False)  # no seed given
+        g = eng.add_poisson_group(20, np.full(20, 200.0), np.zeros(20), np.full(20, 1e9))
+        eng.record(g, "spikes", np.arange(20))
+        eng.run(100.0)
+        return spikes_of(eng, g)
+    for x, y in zip(poisson_spikes(), poisson_spikes()):
+        np.testing.assert_array_equal(x, y)

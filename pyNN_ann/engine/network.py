@@ -20,6 +20,7 @@ from .recording import SignalBuffer, SpikeBuffer
 
 RECEPTORS = ("excitatory", "inhibitory")
 SIGNALS = ("v", "gsyn_exc", "gsyn_inh")
+DEFAULT_SEED = 12345  # as in NEST, runs are reproducible unless a seed is chosen
 MAX_CHUNK_STEPS = 5000
 MAX_CHUNK_VALUES = 20_000_000  # recorded values per chunk before handing to the host
 
@@ -52,8 +53,7 @@ class Engine:
 
     def __init__(self, dt=0.1, seed=None, progress=True):
         self.dt = float(dt)
-        self.seed = int(np.random.SeedSequence(seed).generate_state(1)[0]) if seed is None \
-            else int(seed)
+        self.seed = DEFAULT_SEED if seed is None else int(seed)
         self.progress = progress
         self.groups = []
         self.synapses = SynapseTable()
