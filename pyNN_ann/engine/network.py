@@ -237,10 +237,17 @@ class Engine:
                                 self.seed, cid)
         return rec["start"] * self.dt, np.concatenate(rec["chunks"] + [now])
 
+    def _injected_cells(self):
+        """Sorted cell-space positions of the cells that receive injected current."""
+        pos = [self._offsets[gid] + index for source in self.current_sources
+               for gid, index in source["targets"]]
+        return np.unique(np.concatenate(pos)) if pos else np.zeros(0, np.int64)
+
     def _injection(self, k0, n, record=False):
         """Injected current of steps k0 .. k0+n-1 for every cell that receives any:
-        (n x T matrix, T cell positions)."""
-        columns, blocks = {}, []
+        (n x T matrix, the T cell positions of :meth:`_injected_cells`)."""
+        targets = self._injected_cells()
+        matrix = np.zeros((n, len(targets)), np.float32)
         steps = np.arange(k0, k0 + n)
         for cid, source in enumerate(self.current_sources):
             wave = currents.waveform(source["kind"], source["params"], steps, self.dt,
@@ -248,13 +255,9 @@ class Engine:
             if record and source["recorded"] is not None:
                 source["recorded"]["chunks"].append(wave)
             for gid, index in source["targets"]:
-                for pos in self._offsets[gid] + index:
-                    columns.setdefault(int(pos), len(columns))
-                blocks.append((wave, [columns[int(p)] for p in self._offsets[gid] + index]))
-        matrix = np.zeros((n, len(columns)), np.float32)
-        for wave, cols in blocks:
-            np.add.at(matrix, (slice(None), cols), wave[:, None])
-        return matrix, np.array(list(columns), np.int64)
+                cols = np.searchsorted(targets, self._offsets[gid] + index)
+                np.add.at(matrix, (slice(None), cols), wave[:, None])
+        return matrix, targets
 
     # ------------------------------------------------------------------ recording
     def record(self, gid, variable, index, sampling_interval=None):
@@ -366,7 +369,7 @@ class Engine:
             [offsets[gid] + buf.index for gid, buf in sorted(self.spikes.items())]
             or [np.zeros(0, np.int64)]).astype(np.int64)
         slots = self.synapses.max_delay + 2
-        injected = self._injection(self.step, 1)[1]
+        injected = self._injected_cells()
         key = (tuple(models), n_cells, n_poisson, n_array, slots, tuple(self._senders),
                tuple(injected),
                tuple((v, tuple(i), e) for v, i, e in signals), tuple(spike_index))
@@ -454,11 +457,10 @@ class Engine:
                  "peak_inh": tf.zeros_like(cat("g_inh"), tf.float32)}
         for ct, a, b in models:
             sub = [g for off, g in order if a <= off < b]
-            state["models"].append(tuple(
-                tf.constant(np.concatenate([self.groups[g].state[key] for g in sub]),
-                            tf.float32)
-                for key in ("v", "buffer", "h", "c")))
-            state["models"][-1] = (state["models"][-1][0][:, None],) + state["models"][-1][1:]
+            v, buffer, h, c = (
+                tf.constant(np.concatenate([self.groups[g].state[key] for g in sub]), tf.float32)
+                for key in ("v", "buffer", "h", "c"))
+            state["models"].append((v[:, None], buffer, h, c))
         return state
 
     def _store_state(self, state, models):
