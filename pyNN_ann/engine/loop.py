@@ -3,8 +3,9 @@ network by a chunk of steps, with no Python and no dynamic shapes per step.
 
 Step k -> k+1, in order:
  1. synaptic arrivals due at step k are taken from the delay ring and added to the
-    exponential conductances (exact: g <- g * exp(-dt/tau) + arrivals);
- 2. every surrogate batch advances v_k -> v_{k+1};
+    synaptic kernels (exponential, alpha or delta; exact, see ``cell_rules``);
+ 2. every surrogate batch advances v_k -> v_{k+1}; the exact rules of
+    ``cell_rules`` (reset, refractory clamp, spike-triggered conductances) follow;
  3. a cell spikes at t_{k+1} when v crosses its threshold upwards; spike sources
     (Poisson, arrays) emit their spikes for t_{k+1};
  4. the synapses of the neurons that spiked are looked up (CSR) and their weights
@@ -18,13 +19,16 @@ Step k -> k+1, in order:
 import tensorflow as tf
 from tensorflow.compiler.tf2xla.python import xla
 
+from ..surrogates import if_family
+
 TILE = 512  # synapses gathered per block of spikes
 
 
 class ChunkRunner:
     """Builds and runs the compiled chunk function for one network layout.
 
-    ``models`` is a list of (cell, start, stop): the surrogate batches in cell space.
+    ``models`` is a list of (cell, start, stop, kind): the surrogate batches in cell
+    space; kind "membrane" (integrate-and-fire, inputs from ``if_family``) or "hh".
     ``signals`` is a list of (variable, global cell indices, sampling_steps);
     ``spike_index`` the global neuron indices whose spikes are kept; ``senders``
     the (start, stop, max fan-out) of each group of presynaptic neurons.
@@ -69,28 +73,57 @@ class ChunkRunner:
     # -- pieces of one step ---------------------------------------------------
     def _advance_cells(self, k, state, arrivals, const, injected):
         n = self.n_cells
-        i_ext = const["i_ext"]
+        c = const
+        i_ext = c["i_ext"]
         if len(self.injected):
             i_ext = tf.tensor_scatter_nd_add(i_ext, self.injected[:, None], injected)
-        g_exc = state["g_exc"] + arrivals[:n]
-        g_inh = state["g_inh"] + arrivals[n:]
-        new_v, new_models = [], []
-        for (cell, start, stop), ms in zip(self.models, state["models"]):
-            zeros = tf.zeros_like(g_exc[start:stop])
-            inputs = tf.stack([g_exc[start:stop], g_inh[start:stop],
-                               const["e_rev_E"][start:stop], const["e_rev_I"][start:stop],
-                               i_ext[start:stop], zeros, zeros], axis=1)
-            v, (v, buf, h, c) = cell(inputs, list(ms))
-            new_v.append(v[:, 0])
-            new_models.append((v, buf, h, c))
-        v_old = state["v"]
-        v_new = tf.concat(new_v, 0) if new_v else v_old
-        spikes = (v_old < const["threshold"]) & (v_new >= const["threshold"])
+        arr_e, arr_i = arrivals[:n], arrivals[n:]
+        g_exc = state["g_exc"] + arr_e * c["kick_g_E"]
+        g_inh = state["g_inh"] + arr_i * c["kick_g_I"]
+        x_exc = state["x_exc"] + arr_e * c["kick_x_E"]
+        x_inh = state["x_inh"] + arr_i * c["kick_x_I"]
+        refractory = state["refrac"] > 0
+        v = state["v"] + tf.where(refractory, 0.0, c["delta"] * (arr_e + arr_i))
+        new_v, new_models, monitor_a, monitor_b = [], [], [], []
+        for (cell, start, stop, kind), ms in zip(self.models, state["models"]):
+            sl = slice(start, stop)
+            ones = tf.ones_like(v[sl])
+            if kind == "membrane":
+                params = {key: c[key][sl] for key in (
+                    "cm", "tau_m", "v_rest", "e_rev_E", "e_rev_I", "e_rev_sfa", "e_rev_rr")}
+                params["i_offset"] = i_ext[sl]
+                v_inf, rate = if_family.membrane_inputs(
+                    g_exc[sl], g_inh[sl], state["g_s"][sl], state["g_r"][sl], params,
+                    c["conductance"][sl])
+                inputs = tf.stack([v_inf, rate, v[sl], ones], axis=1)
+                monitor_a.append(rate)
+                monitor_b.append(tf.abs(v_inf - v[sl]))
+            else:
+                inputs = tf.stack([g_exc[sl], g_inh[sl], c["e_rev_E"][sl], c["e_rev_I"][sl],
+                                   i_ext[sl], v[sl], ones], axis=1)
+                monitor_a.append(g_exc[sl])
+                monitor_b.append(g_inh[sl])
+            out, (_, buf, h, cc) = cell(inputs, list(ms))
+            new_v.append(out[:, 0])
+            new_models.append((out, buf, h, cc))
+        v_pred = tf.concat(new_v, 0) if new_v else v
+        threshold = c["threshold"]
+        resets = c["reset"] > 0
+        spikes = (~refractory & (v_pred >= threshold)
+                  & (resets | (v < threshold)))  # reset models: at or above threshold
+        v_new = tf.where(resets & (spikes | refractory), c["v_reset"], v_pred)
+        refrac = tf.where(spikes, c["refrac_steps"], tf.maximum(state["refrac"] - 1.0, 0.0))
+        fired = tf.cast(spikes, tf.float32)
+        peak = lambda old, parts: tf.maximum(old, tf.concat(parts, 0)) if parts else old  # noqa
         # decay to t_{k+1}; arrivals due at k+1 are added at the next step
-        state = {"v": v_new, "g_exc": g_exc * const["decay_E"],
-                 "g_inh": g_inh * const["decay_I"], "models": new_models,
-                 "peak_exc": tf.maximum(state["peak_exc"], g_exc),
-                 "peak_inh": tf.maximum(state["peak_inh"], g_inh)}
+        state = {"v": v_new, "refrac": refrac, "models": new_models,
+                 "g_exc": (g_exc + c["alpha_dt_E"] * x_exc) * c["decay_E"],
+                 "g_inh": (g_inh + c["alpha_dt_I"] * x_inh) * c["decay_I"],
+                 "x_exc": x_exc * c["decay_E"], "x_inh": x_inh * c["decay_I"],
+                 "g_s": state["g_s"] * c["decay_s"] + fired * c["q_sfa"],
+                 "g_r": state["g_r"] * c["decay_r"] + fired * c["q_rr"],
+                 "peak_a": peak(state["peak_a"], monitor_a),
+                 "peak_b": peak(state["peak_b"], monitor_b)}
         return state, spikes
 
     def _sources(self, k1, const, events):
@@ -153,7 +186,7 @@ class ChunkRunner:
             for start, stop, fan in self.senders:
                 ring = self._transmit(ring, k1, spikes, const, start, stop, fan)
             values = {"v": state["v"], "gsyn_exc": state["g_exc"],
-                      "gsyn_inh": state["g_inh"]}
+                      "gsyn_inh": state["g_inh"], "g_s": state["g_s"], "g_r": state["g_r"]}
             new_buffers = []
             for buf, (var, idx, every), first in zip(buffers, self.signals, first_sample):
                 row = tf.where(k1 % every == 0, k1 // every - first, n_steps // every + 1)

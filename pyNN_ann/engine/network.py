@@ -13,13 +13,16 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from ..surrogates import registry
-from . import currents, renewal
+from . import cell_rules, currents, renewal
 from .connectivity import SynapseTable
 from .loop import ChunkRunner
 from .recording import SignalBuffer, SpikeBuffer
 
 RECEPTORS = ("excitatory", "inhibitory")
-SIGNALS = ("v", "gsyn_exc", "gsyn_inh")
+SIGNALS = ("v", "gsyn_exc", "gsyn_inh", "g_s", "g_r")
+STATE_OF_SIGNAL = {"v": "v", "gsyn_exc": "g_exc", "gsyn_inh": "g_inh", "g_s": "g_s",
+                   "g_r": "g_r"}
+CELL_STATE = ("v", "g_exc", "g_inh", "x_exc", "x_inh", "g_s", "g_r", "refrac")
 DEFAULT_SEED = 12345  # as in NEST, runs are reproducible unless a seed is chosen
 MAX_CHUNK_STEPS = 5000
 MAX_CHUNK_VALUES = 20_000_000  # recorded values per chunk before handing to the host
@@ -35,10 +38,11 @@ def _chunk_size(largest, remaining):
 
 
 class _Group:
-    def __init__(self, kind, size, parameters, initial=None, celltype=None):
+    def __init__(self, kind, size, parameters, initial=None, celltype=None, synapses=None):
         self.kind = kind  # "cells" | "poisson" | "array"
         self.size = size
-        self.celltype = celltype
+        self.celltype = celltype  # the surrogate model that runs the cells
+        self.synapses = synapses  # (type, shape) of integrate-and-fire cells
         self.parameters = {k: np.array(np.broadcast_to(v, (size,)), dtype=float)
                            for k, v in parameters.items()}
         self.initial = {k: np.array(np.broadcast_to(v, (size,)), dtype=float)
@@ -81,13 +85,17 @@ class Engine:
             self._cells[celltype] = (surrogate, surrogate.build_cell())
         return self._cells[celltype]
 
-    def add_surrogate_group(self, celltype, size, parameters, initial=None):
+    def add_surrogate_group(self, celltype, size, parameters, initial=None, synapses=None):
+        """Cells run by the surrogate ``celltype``. Integrate-and-fire membranes take
+        membrane parameters (``if_family``) and ``synapses`` = (type, shape)."""
         surrogate, _ = self._surrogate(celltype)
+        if surrogate.kind == "membrane" and synapses is None:
+            raise ValueError(f"{celltype}: synapses=(type, shape) is required")
         surrogate.check_parameters(parameters)
         initial = dict(initial or {})
         for name, values in initial.items():
             surrogate.check_initial(name, values)
-        group = _Group("cells", size, parameters, initial, celltype)
+        group = _Group("cells", size, parameters, initial, celltype, synapses)
         group.initial.setdefault("v", np.full(size, -65.0))
         self.groups.append(group)
         self._reset_group_state(group)
@@ -309,11 +317,19 @@ class Engine:
 
     # ------------------------------------------------------------------ state
     def _initial_state(self, group):
-        _, cell = self._surrogate(group.celltype)
-        v0, buf, h, c = [np.array(x) for x in cell.initial_state(group.initial["v"])]
-        return {"v": v0[:, 0].astype(np.float32), "buffer": buf, "h": h, "c": c,
-                "g_exc": group.initial.get("gsyn_exc", np.zeros(group.size)).astype(np.float32),
-                "g_inh": group.initial.get("gsyn_inh", np.zeros(group.size)).astype(np.float32)}
+        surrogate, cell = self._surrogate(group.celltype)
+        inputs = None
+        if surrogate.kind == "membrane":  # its memory starts as if at rest for ever
+            inputs = np.stack(cell_rules.if_rest_inputs(group.parameters, group.synapses),
+                              axis=1).astype(np.float32)
+        v0, buf, h, c = [np.array(x) for x in cell.initial_state(group.initial["v"], inputs)]
+        state = {"v": v0[:, 0].astype(np.float32), "buffer": buf, "h": h, "c": c}
+        zero = np.zeros(group.size, np.float32)
+        for key, name in (("g_exc", "gsyn_exc"), ("g_inh", "gsyn_inh"), ("g_s", "g_s"),
+                          ("g_r", "g_r")):
+            state[key] = group.initial.get(name, zero).astype(np.float32)
+        state.update(x_exc=zero.copy(), x_inh=zero.copy(), refrac=zero.copy())
+        return state
 
     def _reset_group_state(self, group):
         group.state = self._initial_state(group)
@@ -377,7 +393,8 @@ class Engine:
             old_ring = None
             if self._runner is not None and self._layout_key[:5] == key[:5]:
                 old_ring = self._runner.ring.numpy()
-            model_cells = [(self._surrogate(ct)[1], a, b) for ct, a, b in models]
+            model_cells = [(self._surrogate(ct)[1], a, b, self._surrogate(ct)[0].kind)
+                           for ct, a, b in models]
             self._runner = ChunkRunner(model_cells, n_cells, n_poisson, n_array, slots,
                                        signals, spike_index, self.seed, self._senders,
                                        injected)
@@ -391,8 +408,8 @@ class Engine:
         return const, models
 
     def _constants(self, offsets, models, n_cells, n_poisson, n_array):
-        cols = {k: np.zeros(n_cells, np.float32) for k in
-                ("e_rev_E", "e_rev_I", "i_ext", "decay_E", "decay_I", "threshold")}
+        cols = {k: np.full(n_cells, cell_rules.NEUTRAL.get(k, 0.0), np.float32)
+                for k in cell_rules.COLUMNS}
         p_spike = np.zeros(n_poisson, np.float32)
         p_start = np.zeros(n_poisson, np.int64)
         p_stop = np.zeros(n_poisson, np.int64)
@@ -402,12 +419,12 @@ class Engine:
             sl = slice(off, off + group.size)
             if group.kind == "cells":
                 surrogate, _ = self._surrogate(group.celltype)
-                inputs = surrogate.synaptic_inputs(group.parameters)
-                for k in ("e_rev_E", "e_rev_I", "i_ext"):
-                    cols[k][sl] = inputs[k]
-                cols["decay_E"][sl] = np.exp(-self.dt / inputs["tau_syn_E"])
-                cols["decay_I"][sl] = np.exp(-self.dt / inputs["tau_syn_I"])
-                cols["threshold"][sl] = surrogate.spike_threshold
+                if surrogate.kind == "membrane":
+                    mine = cell_rules.if_columns(group.parameters, group.synapses, self.dt)
+                else:
+                    mine = cell_rules.hh_columns(surrogate, group.parameters, self.dt)
+                for k in cell_rules.COLUMNS:
+                    cols[k][sl] = mine[k]
             elif group.kind == "poisson":
                 sl = slice(off - n_cells, off - n_cells + group.size)
                 p = group.parameters
@@ -450,11 +467,10 @@ class Engine:
                        if grp.kind == "cells")
         cat = lambda key: np.concatenate(  # noqa: E731
             [self.groups[g].state[key] for _, g in order] or [np.zeros(0, np.float32)])
-        state = {"v": tf.constant(cat("v"), tf.float32),
-                 "g_exc": tf.constant(cat("g_exc"), tf.float32),
-                 "g_inh": tf.constant(cat("g_inh"), tf.float32), "models": [],
-                 "peak_exc": tf.zeros_like(cat("g_exc"), tf.float32),
-                 "peak_inh": tf.zeros_like(cat("g_inh"), tf.float32)}
+        state = {key: tf.constant(cat(key), tf.float32) for key in CELL_STATE}
+        state["peak_a"] = tf.zeros_like(state["v"])
+        state["peak_b"] = tf.zeros_like(state["v"])
+        state["models"] = []
         for ct, a, b in models:
             sub = [g for off, g in order if a <= off < b]
             v, buffer, h, c = (
@@ -464,17 +480,18 @@ class Engine:
         return state
 
     def _store_state(self, state, models):
-        peaks = {"g_exc": state["peak_exc"].numpy(), "g_inh": state["peak_inh"].numpy()}
+        peaks = (state["peak_a"].numpy(), state["peak_b"].numpy())
+        host = {key: state[key].numpy() for key in CELL_STATE}
         for g, group in enumerate(self.groups):
             if group.kind != "cells":
                 continue
             off = self._offsets[g]
             sl = slice(off, off + group.size)
-            self._surrogate(group.celltype)[0].check_inputs(
-                {k: v[sl] for k, v in peaks.items()})
-            group.state["v"] = state["v"].numpy()[sl]
-            group.state["g_exc"] = state["g_exc"].numpy()[sl]
-            group.state["g_inh"] = state["g_inh"].numpy()[sl]
+            surrogate = self._surrogate(group.celltype)[0]
+            surrogate.check_inputs(dict(zip(surrogate.monitored_inputs,
+                                            (p[sl] for p in peaks))))
+            for key in CELL_STATE:
+                group.state[key] = host[key][sl]
             for (ct, a, b), ms in zip(models, state["models"]):
                 if a <= off < b:
                     local = slice(off - a, off - a + group.size)
@@ -484,7 +501,7 @@ class Engine:
     def _record_initial_samples(self):
         for (gid, var), buf in self.signals.items():
             if not buf.chunks and self.step % buf.sampling_steps == 0:
-                key = {"v": "v", "gsyn_exc": "g_exc", "gsyn_inh": "g_inh"}[var]
+                key = STATE_OF_SIGNAL[var]
                 buf.append(self.step, self.groups[gid].state[key][buf.index][None, :])
 
     def run(self, duration):

@@ -11,14 +11,16 @@ import numpy as np
 from pyNN.errors import InvalidParameterValueError
 from pyNN.standardmodels import build_translations, cells
 
+from ..surrogates import if_family
 from . import unavailable
 
 __all__ = [
-    "HH_cond_exp", "SpikeSourcePoisson", "SpikeSourceArray", "SpikeSourceGamma",
+    "HH_cond_exp", "IF_curr_alpha", "IF_curr_exp", "IF_curr_delta", "IF_cond_alpha",
+    "IF_cond_exp", "IF_cond_exp_gsfa_grr", "IF_facets_hardware1",
+    "SpikeSourcePoisson", "SpikeSourceArray", "SpikeSourceGamma",
     "SpikeSourcePoissonRefractory",
     # placeholders: constructing them raises NotImplementedError
-    "IF_curr_alpha", "IF_curr_exp", "IF_curr_delta", "IF_cond_alpha", "IF_cond_exp",
-    "IF_cond_exp_gsfa_grr", "IF_facets_hardware1", "EIF_cond_alpha_isfa_ista",
+    "EIF_cond_alpha_isfa_ista",
     "EIF_cond_exp_isfa_ista", "Izhikevich", "GIF_cond_exp", "PointNeuron",
     "SpikeSourceInhGamma",
 ]
@@ -64,6 +66,66 @@ class HH_cond_exp(SurrogateCellType, cells.HH_cond_exp):
     translations = _identity_translations(cells.HH_cond_exp)
     receptor_types = ("excitatory", "inhibitory")
     surrogate = "HH_cond_exp"
+
+
+class _IntegrateAndFire(SurrogateCellType):
+    """Integrate-and-fire types: the shared membrane surrogate (``if_family``) with
+    exact synaptic kernels, threshold, reset and refractory clamp."""
+
+    surrogate = if_family.MODEL
+    receptor_types = ("excitatory", "inhibitory")
+    engine_state_variables = ("v", "gsyn_exc", "gsyn_inh", "g_s", "g_r")
+
+    def _create_engine_group(self, engine, size, parameters, initial_values):
+        name = self.base_name
+        initial = {key: np.asarray(initial_values[key], dtype=float)
+                   for key in self.engine_state_variables if key in initial_values}
+        membrane = if_family.membrane_parameters(name, _as_float_arrays(parameters))
+        return engine.add_surrogate_group(self.surrogate, size, membrane, initial,
+                                          synapses=if_family.SYNAPSES[name])
+
+    @property
+    def base_name(self):
+        return next(c.__name__ for c in type(self).__mro__ if c.__name__ in if_family.SYNAPSES)
+
+
+class IF_curr_exp(_IntegrateAndFire, cells.IF_curr_exp):
+    __doc__ = cells.IF_curr_exp.__doc__
+    translations = _identity_translations(cells.IF_curr_exp)
+
+
+class IF_curr_alpha(_IntegrateAndFire, cells.IF_curr_alpha):
+    __doc__ = cells.IF_curr_alpha.__doc__
+    translations = _identity_translations(cells.IF_curr_alpha)
+
+
+class IF_curr_delta(_IntegrateAndFire, cells.IF_curr_delta):
+    __doc__ = cells.IF_curr_delta.__doc__
+    translations = _identity_translations(cells.IF_curr_delta)
+
+
+class IF_cond_exp(_IntegrateAndFire, cells.IF_cond_exp):
+    __doc__ = cells.IF_cond_exp.__doc__
+    translations = _identity_translations(cells.IF_cond_exp)
+
+
+class IF_cond_alpha(_IntegrateAndFire, cells.IF_cond_alpha):
+    __doc__ = cells.IF_cond_alpha.__doc__
+    translations = _identity_translations(cells.IF_cond_alpha)
+
+
+class IF_cond_exp_gsfa_grr(_IntegrateAndFire, cells.IF_cond_exp_gsfa_grr):
+    __doc__ = cells.IF_cond_exp_gsfa_grr.__doc__
+    translations = _identity_translations(cells.IF_cond_exp_gsfa_grr)
+
+
+class IF_facets_hardware1(_IntegrateAndFire, cells.IF_facets_hardware1):
+    __doc__ = cells.IF_facets_hardware1.__doc__
+    # natively a membrane time constant, as cm is fixed at 0.2 nF
+    translations = build_translations(
+        *[(name, name) for name in cells.IF_facets_hardware1.default_parameters
+          if name != "g_leak"],
+        ("g_leak", "tau_m", "0.2*1000.0/g_leak", "0.2*1000.0/tau_m"))
 
 
 class SpikeSourcePoisson(cells.SpikeSourcePoisson):
@@ -123,17 +185,11 @@ class SpikeSourcePoissonRefractory(_RenewalSource, cells.SpikeSourcePoissonRefra
 def _no_surrogate(name):
     return unavailable(
         name,
-        f"has no trained surrogate for {name} yet; available cell types: "
-        "HH_cond_exp and the spike sources (see list_standard_models())")
+        f"has no trained surrogate for {name} yet; available cell types: HH_cond_exp, "
+        "the integrate-and-fire types IF_* and the spike sources (see "
+        "list_standard_models())")
 
 
-IF_curr_alpha = _no_surrogate("IF_curr_alpha")
-IF_curr_exp = _no_surrogate("IF_curr_exp")
-IF_curr_delta = _no_surrogate("IF_curr_delta")
-IF_cond_alpha = _no_surrogate("IF_cond_alpha")
-IF_cond_exp = _no_surrogate("IF_cond_exp")
-IF_cond_exp_gsfa_grr = _no_surrogate("IF_cond_exp_gsfa_grr")
-IF_facets_hardware1 = _no_surrogate("IF_facets_hardware1")
 EIF_cond_alpha_isfa_ista = _no_surrogate("EIF_cond_alpha_isfa_ista")
 EIF_cond_exp_isfa_ista = _no_surrogate("EIF_cond_exp_isfa_ista")
 Izhikevich = _no_surrogate("Izhikevich")

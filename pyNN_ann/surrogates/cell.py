@@ -35,24 +35,28 @@ class StreamingSurrogateCell(keras.layers.Layer):
     ``dv_scale``), fixed at training time and stored with the weights.
     """
 
+    INPUTS = INPUTS
+    N_FEATURES = N_FEATURES
+    DEFAULT_NORM = {"v_mean": -60.0, "v_scale": 30.0, "i_scale": 1.0, "g_scale": 0.05,
+                    "dv_scale": 5.0}
+
     def __init__(self, units=64, filters=16, window=8, norm=None, **kwargs):
         super().__init__(**kwargs)
         self.units = units
         self.filters = filters
         self.window = window
-        self.norm = dict(norm or {"v_mean": -60.0, "v_scale": 30.0, "i_scale": 1.0,
-                                  "g_scale": 0.05, "dv_scale": 5.0})
+        self.norm = dict(norm or self.DEFAULT_NORM)
         # state: v, feature buffer (window * features), h, c
-        self.state_size = [1, window * N_FEATURES, units, units]
+        self.state_size = [1, window * self.N_FEATURES, units, units]
         self.output_size = 1
 
     def build(self, input_shape):
-        f_in = self.window * N_FEATURES
+        f_in = self.window * self.N_FEATURES
         self.conv_kernel = self.add_weight(shape=(f_in, self.filters), name="conv_kernel",
                                            initializer="glorot_uniform")
         self.conv_bias = self.add_weight(shape=(self.filters,), name="conv_bias",
                                          initializer="zeros")
-        lstm_in = self.filters + N_FEATURES
+        lstm_in = self.filters + self.N_FEATURES
         self.lstm_kernel = self.add_weight(shape=(lstm_in, 4 * self.units),
                                            name="lstm_kernel", initializer="glorot_uniform")
         self.lstm_recurrent = self.add_weight(shape=(self.units, 4 * self.units),
@@ -67,6 +71,15 @@ class StreamingSurrogateCell(keras.layers.Layer):
                                            initializer="zeros")
         self.head_bias = self.add_weight(shape=(1,), name="head_bias", initializer="zeros")
 
+    def step_features(self, v, inputs):
+        """Features of one step from ``v`` and the input matrix (batch, len(INPUTS))."""
+        return self.features(v, *[inputs[:, i] for i in range(5)])
+
+    def rest_inputs(self, v_init):
+        """Input rows (without v_true/teacher) of cells resting at ``v_init``."""
+        zero = ops.zeros_like(v_init)
+        return ops.stack([zero] * 5, axis=1)
+
     def features(self, v, g_exc, g_inh, e_rev_E, e_rev_I, i_ext):
         """Normalised per-step features, shape (batch, N_FEATURES)."""
         n = self.norm
@@ -74,22 +87,24 @@ class StreamingSurrogateCell(keras.layers.Layer):
         return ops.stack([(v - n["v_mean"]) / n["v_scale"], current / n["i_scale"],
                           (g_exc + g_inh) / n["g_scale"]], axis=-1)
 
-    def initial_state(self, v_init):
-        """State of resting cells at ``v_init`` (1-D tensor): zero input, empty memory."""
+    def initial_state(self, v_init, inputs=None):
+        """State of cells at ``v_init`` (1-D tensor) with empty memory, as if their
+        inputs had always been ``inputs`` (rows without v_true/teacher; default: at
+        rest, :meth:`rest_inputs`)."""
         v_init = ops.cast(ops.reshape(v_init, (-1,)), self.compute_dtype)
-        zero = ops.zeros_like(v_init)
-        f = self.features(v_init, zero, zero, zero, zero, zero)
+        if inputs is None:
+            inputs = self.rest_inputs(v_init)
+        f = self.step_features(v_init, ops.cast(inputs, self.compute_dtype))
         buffer = ops.tile(f, (1, self.window))
         hidden = ops.zeros((ops.shape(v_init)[0], self.units), dtype=self.compute_dtype)
         return [v_init[:, None], buffer, hidden, hidden]
 
     def call(self, inputs, states):
         v_state, buffer, h, c = states
-        g_exc, g_inh, e_rev_E, e_rev_I, i_ext, v_true, teacher = [
-            inputs[:, i] for i in range(len(INPUTS))]
+        v_true, teacher = inputs[:, -2], inputs[:, -1]
         v = teacher * v_true + (1.0 - teacher) * v_state[:, 0]
-        f = self.features(v, g_exc, g_inh, e_rev_E, e_rev_I, i_ext)
-        buffer = ops.concatenate([buffer[:, N_FEATURES:], f], axis=-1)
+        f = self.step_features(v, inputs)
+        buffer = ops.concatenate([buffer[:, self.N_FEATURES:], f], axis=-1)
         z = ops.tanh(ops.matmul(buffer, self.conv_kernel) + self.conv_bias)
         gates = (ops.matmul(ops.concatenate([z, f], axis=-1), self.lstm_kernel)
                  + ops.matmul(h, self.lstm_recurrent) + self.lstm_bias)
@@ -102,8 +117,8 @@ class StreamingSurrogateCell(keras.layers.Layer):
 
     def flops_per_step(self):
         """Multiply-adds x 2 for one neuron-step (nonlinearities counted once each)."""
-        f_in = self.window * N_FEATURES
-        lstm_in = self.filters + N_FEATURES
+        f_in = self.window * self.N_FEATURES
+        lstm_in = self.filters + self.N_FEATURES
         mac = f_in * self.filters + (lstm_in + self.units) * 4 * self.units + self.units
         return 2 * mac + self.filters + 5 * self.units + 20
 
@@ -112,3 +127,32 @@ class StreamingSurrogateCell(keras.layers.Layer):
         config.update(units=self.units, filters=self.filters, window=self.window,
                       norm=self.norm)
         return config
+
+
+@keras.saving.register_keras_serializable(package="pyNN_ann")
+class MembraneSurrogateCell(StreamingSurrogateCell):
+    """The streaming surrogate of a leaky integrate-and-fire membrane (see
+    ``if_family``): one step v_k -> v_{k+1} below threshold.
+
+    Per step the engine gives the membrane's instantaneous steady state ``v_inf``
+    (mV) and rate constant ``rate`` (1/ms), into which all cell parameters,
+    synaptic and injected inputs are folded. Features: the distance to steady state,
+    the rate, and their product (the forward-Euler increment, which the network
+    corrects for the exponential relaxation and the change of the inputs within the
+    step). Threshold, reset and refractory clamp are exact engine rules.
+    """
+
+    INPUTS = ("v_inf", "rate", "v_true", "teacher")
+    N_FEATURES = 3
+    DEFAULT_NORM = {"drive_scale": 10.0, "rate_scale": 0.2, "dt": 0.1, "dv_scale": 1.0}
+
+    def step_features(self, v, inputs):
+        n = self.norm
+        drive = inputs[:, 0] - v
+        rate = inputs[:, 1]
+        return ops.stack([drive / n["drive_scale"], rate / n["rate_scale"],
+                          drive * rate * n["dt"] / n["dv_scale"]], axis=-1)
+
+    def rest_inputs(self, v_init):
+        """At rest the steady state is v_init itself; the rate is unknown: 0.05/ms."""
+        return ops.stack([v_init, ops.full_like(v_init, 0.05)], axis=1)

@@ -19,6 +19,11 @@ FORMAT_VERSION = 1
 MODELS_DIR = os.path.join(os.path.dirname(__file__), "models")
 
 
+_MONITORED = {"g_exc": ("g_exc", "uS"), "g_inh": ("g_inh", "uS"),
+              "rate": ("the membrane rate constant (total conductance / cm)", "1/ms"),
+              "drive": ("the distance |v_inf - v| to the instantaneous steady state", "mV")}
+
+
 class OutOfDomainError(InvalidParameterValueError):
     """A cell parameter lies outside the domain the surrogate was trained on."""
 
@@ -68,11 +73,23 @@ class Surrogate:
     def spike_threshold(self):
         return self.metadata["spike_threshold"]
 
+    @property
+    def kind(self):
+        """"membrane" (integrate-and-fire family, see ``if_family``) or "hh"."""
+        return self.metadata.get("kind", "hh")
+
+    @property
+    def monitored_inputs(self):
+        """Names of the two inputs whose largest values the engine reports per run."""
+        return ("rate", "drive") if self.kind == "membrane" else ("g_exc", "g_inh")
+
     def build_cell(self):
         """A fresh Keras cell carrying the trained weights."""
-        from .cell import StreamingSurrogateCell
-        cell = StreamingSurrogateCell(**self.metadata["architecture"])
-        cell.build((None, 7))
+        from . import cell as cells
+        arch = dict(self.metadata["architecture"])
+        cls = getattr(cells, arch.pop("cell", "StreamingSurrogateCell"))
+        cell = cls(**arch)
+        cell.build((None, len(cls.INPUTS)))
         cell.set_weights(self._weights)
         return cell
 
@@ -130,9 +147,10 @@ class Surrogate:
                         "there is an extrapolation.", InputRangeWarning, stacklevel=4)
                 continue
             if limit is not None and len(values) and float(np.max(values)) > limit:
+                what, unit = _MONITORED[name]
                 warnings.warn(
-                    f"{self.celltype}: {name} reached {float(np.max(values)):.3g} uS in "
-                    f"{int(np.sum(values > limit))} cell(s), beyond the {limit:.3g} uS the "
+                    f"{self.celltype}: {what} reached {float(np.max(values)):.3g} {unit} in "
+                    f"{int(np.sum(values > limit))} cell(s), beyond the {limit:.3g} {unit} the "
                     "surrogate was trained with; its output there is an extrapolation "
                     "(reduce the synaptic drive or train with a stronger input regime).",
                     InputRangeWarning, stacklevel=4)
@@ -177,8 +195,10 @@ def save(directory, cell, metadata):
     np.savez(weights_path, *[np.asarray(w, dtype=np.float32) for w in cell.get_weights()])
     metadata = dict(metadata, format_version=FORMAT_VERSION,
                     weights_sha256=_sha256(weights_path),
-                    architecture={k: v for k, v in cell.get_config().items()
-                                  if k in ("units", "filters", "window", "norm")},
+                    architecture=dict(
+                        {k: v for k, v in cell.get_config().items()
+                         if k in ("units", "filters", "window", "norm")},
+                        cell=type(cell).__name__),
                     flops_per_step=cell.flops_per_step())
     with open(os.path.join(directory, "metadata.json"), "w") as f:
         json.dump(metadata, f, indent=2, sort_keys=True)

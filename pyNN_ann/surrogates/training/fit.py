@@ -11,20 +11,107 @@ on its own predictions as it will be used in the engine.
 import time
 
 import numpy as np
+from scipy.signal import lfilter
+
+from .. import if_family
 
 
 def surrogate_inputs(data, spec):
-    """Per-cell arrays the cell consumes: (g_exc, g_inh, e_E, e_I, i_ext), v."""
+    """Per-step inputs the cell consumes besides v: (inputs [cells, samples, n],
+    reference v [cells, samples], clamp [cells, samples] or None).
+
+    ``clamp`` marks samples under an exact engine rule (spike, reset, refractory
+    clamp of integrate-and-fire cells): they are fed from the reference and left
+    out of the loss.
+    """
     p = {k[len("param_"):]: data[k] for k in data if k.startswith("param_")}
+    v = data["v"]
+    if getattr(spec, "model", None) == if_family.MODEL:
+        return if_inputs(data, p) + (if_clamp(data, p),)
     i_ext = p["i_offset"] + p["g_leak"] * (p["e_rev_leak"] - spec.reference_leak)
-    const = np.stack([p["e_rev_E"], p["e_rev_I"], i_ext], axis=1).astype(np.float32)
-    return data["g_exc"], data["g_inh"], const, data["v"]
+    n = v.shape[1]
+    const = [np.broadcast_to(c[:, None], v.shape) for c in (p["e_rev_E"], p["e_rev_I"], i_ext)]
+    inputs = np.stack([data["g_exc"], data["g_inh"]] + const, axis=-1).astype(np.float32)
+    assert inputs.shape[1] == n
+    return inputs, v, None
 
 
-def normalisation(g_exc, g_inh, const, v):
-    """Scales for the cell's features, from the reference data."""
-    current = (g_exc * (const[:, :1] - v) + g_inh * (const[:, 1:2] - v) + const[:, 2:3])
+def _membrane(data, p):
+    celltypes = [str(c) for c in data["celltype"]]
+    m = {}
+    for ct in sorted(set(celltypes)):
+        rows = np.array([c == ct for c in celltypes])
+        part = if_family.membrane_parameters(
+            ct, {k: v[rows] for k, v in p.items() if not np.all(np.isnan(v[rows]))})
+        for k, val in part.items():
+            m.setdefault(k, np.zeros(len(celltypes)))[rows] = val
+    conductance = np.array([if_family.SYNAPSES[c][0] == "conductance" for c in celltypes],
+                           float)
+    return m, conductance
+
+
+def spike_steps(data):
+    """Grid index of the first sample at or after each reference spike, per cell."""
+    dt = float(data["dt"])
+    times = np.split(data["spike_times"], np.cumsum(data["spike_counts"])[:-1])
+    return [np.ceil(np.asarray(t) / dt - 1e-6).astype(np.int64) for t in times]
+
+
+def if_inputs(data, p):
+    """(v_inf, rate) of integrate-and-fire reference cells on the grid, computed from
+    the input spikes exactly as the engine computes them."""
+    m, conductance = _membrane(data, p)
+    n_cells, n = data["v"].shape
+    dt = float(data["dt"])
+    g = {}
+    for key, tau in (("exc", "tau_syn_E"), ("inh", "tau_syn_I")):
+        g[key] = np.zeros((n_cells, n))
+        trains = np.split(data[f"{key}_times"], np.cumsum(data[f"{key}_counts"])[:-1])
+        for i, t in enumerate(trains):
+            shape = if_family.SYNAPSES[str(data["celltype"][i])][1]
+            steps = np.round((t + data["delay"][i]) / dt).astype(np.int64)
+            jumps = np.bincount(steps[steps < n], minlength=n) * data[f"{key}_weight"][i]
+            d = np.exp(-dt / m[tau][i])
+            if shape == "alpha":
+                x = lfilter([1.0], [1.0, -d], jumps * np.e / m[tau][i])
+                g[key][i] = lfilter([0.0, dt * d], [1.0, -d], x)
+            else:
+                g[key][i] = lfilter([1.0], [1.0, -d], jumps)
+    g_s, g_r = np.zeros((n_cells, n)), np.zeros((n_cells, n))
+    for i, steps in enumerate(spike_steps(data)):
+        fired = np.bincount(steps[steps < n], minlength=n).astype(float)
+        g_s[i] = lfilter([1.0], [1.0, -np.exp(-dt / m["tau_sfa"][i])], fired * m["q_sfa"][i])
+        g_r[i] = lfilter([1.0], [1.0, -np.exp(-dt / m["tau_rr"][i])], fired * m["q_rr"][i])
+    col = {k: v[:, None] for k, v in m.items()}
+    v_inf, rate = if_family.membrane_inputs(g["exc"], g["inh"], g_s, g_r, col,
+                                            conductance[:, None])
+    return np.stack([v_inf, rate], axis=-1).astype(np.float32), data["v"]
+
+
+def if_clamp(data, p):
+    """Samples from one before each reference spike to one after the refractory
+    period (the sample before a spike can carry the resampled spike peak)."""
+    m, _ = _membrane(data, p)
+    n_cells, n = data["v"].shape
+    clamp = np.zeros((n_cells, n), bool)
+    for i, steps in enumerate(spike_steps(data)):
+        width = int(round(m["tau_refrac"][i] / float(data["dt"]))) + 3
+        for s in steps:
+            clamp[i, max(s - 1, 0):s - 1 + width] = True
+    return clamp
+
+
+def normalisation(inputs, v, clamp, spec, dt=0.1):
+    """Scales for the cell's features, from the reference data (clamped samples out)."""
     dv = np.diff(v, axis=1)
+    if getattr(spec, "model", None) == if_family.MODEL:
+        free = ~(clamp[:, :-1] | clamp[:, 1:])
+        drive = (inputs[:, :-1, 0] - v[:, :-1])[free]
+        return {"drive_scale": float(np.std(drive)),
+                "rate_scale": float(np.std(inputs[:, :-1, 1][free])),
+                "dt": float(dt), "dv_scale": float(np.percentile(np.abs(dv[free]), 99.9))}
+    g_exc, g_inh, e_e, e_i, i_ext = np.moveaxis(inputs, -1, 0)
+    current = g_exc * (e_e - v) + g_inh * (e_i - v) + i_ext
     return {"v_mean": float(np.mean(v)), "v_scale": float(np.std(v)),
             "i_scale": float(np.std(current)), "g_scale": float(np.std(g_exc + g_inh)),
             "dv_scale": float(np.percentile(np.abs(dv), 99.9))}
@@ -33,28 +120,32 @@ def normalisation(g_exc, g_inh, const, v):
 class WindowSampler:
     """Random training windows with a teacher-forcing schedule."""
 
-    def __init__(self, g_exc, g_inh, const, v, length, warmup, rng):
-        self.g_exc, self.g_inh, self.const, self.v = g_exc, g_inh, const, v
+    def __init__(self, inputs, v, clamp, length, warmup, rng, rest_init):
+        self.inputs, self.v, self.clamp = inputs, v, clamp
         self.length, self.warmup, self.rng = length, warmup, rng
+        self.rest_init = rest_init  # True: memory starts from rest inputs (HH)
 
     def batch(self, size, horizon, p_start=0.2):
         n_cells, n_samples = self.v.shape
         L = self.length
+        n_in = self.inputs.shape[-1]
         cells = self.rng.integers(0, n_cells, size)
         starts = self.rng.integers(0, n_samples - L - 1, size)
         from_zero = self.rng.random(size) < p_start
         starts[from_zero] = 0
-        x = np.zeros((size, L, 7), np.float32)
+        x = np.zeros((size, L, n_in + 2), np.float32)
         target = np.zeros((size, L), np.float32)
         mask = np.ones((size, L), np.float32)
         teacher = np.zeros((size, L), np.float32)
+        forced = np.zeros((size, L), bool)
         for b, (c, s) in enumerate(zip(cells, starts)):
             sl = slice(s, s + L)
-            x[b, :, 0] = self.g_exc[c, sl]
-            x[b, :, 1] = self.g_inh[c, sl]
-            x[b, :, 2:5] = self.const[c]
-            x[b, :, 5] = self.v[c, sl]
+            x[b, :, :n_in] = self.inputs[c, sl]
+            x[b, :, n_in] = self.v[c, sl]
             target[b] = self.v[c, s + 1:s + L + 1]
+            if self.clamp is not None:
+                forced[b] = self.clamp[c, sl]
+                mask[b, self.clamp[c, s + 1:s + L + 1]] = 0.0
             if not from_zero[b]:
                 teacher[b, :self.warmup] = 1.0
                 mask[b, :self.warmup] = 0.0
@@ -62,9 +153,10 @@ class WindowSampler:
             phase = self.rng.integers(0, max(horizon, 1), (size, 1))
             k = np.arange(L)[None, :]
             teacher = np.maximum(teacher, ((k + phase) % (horizon + 1) == 0))
-        x[:, :, 6] = teacher
+        x[:, :, n_in + 1] = np.maximum(teacher, forced)
         v0 = self.v[cells, starts].astype(np.float32)
-        return x, target, mask, v0
+        init = np.zeros((size, n_in), np.float32) if self.rest_init else x[:, 0, :n_in]
+        return x, target, mask, v0, init
 
 
 def train(cell, data, spec, epochs=30, batches_per_epoch=100, batch_size=64, length=600,
@@ -83,13 +175,14 @@ def train(cell, data, spec, epochs=30, batches_per_epoch=100, batch_size=64, len
 
     rng = np.random.default_rng(seed)
     keras.utils.set_random_seed(seed)
-    g_exc, g_inh, const, v = surrogate_inputs(data, spec)
-    sampler = WindowSampler(g_exc, g_inh, const, v, length, warmup, rng)
+    inputs, v, clamp = surrogate_inputs(data, spec)
+    sampler = WindowSampler(inputs, v, clamp, length, warmup, rng,
+                            rest_init=getattr(spec, "model", None) != if_family.MODEL)
     total = epochs * batches_per_epoch
     lr = keras.optimizers.schedules.CosineDecay(learning_rate, total, alpha=0.05)
     optimizer = keras.optimizers.Adam(lr, clipnorm=1.0)
     if not cell.built:
-        cell.build((None, 7))
+        cell.build((None, len(cell.INPUTS)))
     make = _jax_trainer if keras.backend.backend() == "jax" else _tf_trainer
     step, finish = make(cell, optimizer, loss)
     history = []
@@ -99,8 +192,8 @@ def train(cell, data, spec, epochs=30, batches_per_epoch=100, batch_size=64, len
         horizon = next(h for f, h in schedule if frac <= f)
         losses = []
         for _ in range(batches_per_epoch):
-            x, target, mask, v0 = sampler.batch(batch_size, horizon)
-            losses.append(float(step(x, target, mask, v0)))
+            x, target, mask, v0, init = sampler.batch(batch_size, horizon)
+            losses.append(float(step(x, target, mask, v0, init)))
             bar.update()
             if timings is not None:
                 timings.append(time.perf_counter())
@@ -111,6 +204,11 @@ def train(cell, data, spec, epochs=30, batches_per_epoch=100, batch_size=64, len
     bar.close()
     finish()
     return history
+
+
+def _v_scale(cell):
+    """mV that count as unit error: the spread of v (HH) or one step's change (IF)."""
+    return cell.norm.get("v_scale") or cell.norm["dv_scale"]
 
 
 def _loss(pred, target, mask, v_scale, kind):
@@ -130,10 +228,10 @@ def _tf_trainer(cell, optimizer, loss_kind):
     rnn = keras.layers.RNN(cell, return_sequences=True)
 
     @tf.function(jit_compile=True)
-    def step(x, target, mask, v0):
+    def step(x, target, mask, v0, init):
         with tf.GradientTape() as tape:
-            pred = rnn(x, initial_state=cell.initial_state(v0))[:, :, 0]
-            loss = _loss(pred, target, mask, cell.norm["v_scale"], loss_kind)
+            pred = rnn(x, initial_state=cell.initial_state(v0, init))[:, :, 0]
+            loss = _loss(pred, target, mask, _v_scale(cell), loss_kind)
         grads = tape.gradient(loss, cell.trainable_weights)
         optimizer.apply_gradients(zip(grads, cell.trainable_weights))
         return loss
@@ -150,24 +248,24 @@ def _jax_trainer(cell, optimizer, loss_kind):
     params = [v.value for v in cell.trainable_variables]
     opt_vars = [v.value for v in optimizer.variables]
 
-    def loss_fn(params, x, target, mask, v0):
+    def loss_fn(params, x, target, mask, v0, init):
         def body(states, x_t):
             (out, new_states), _ = cell.stateless_call(params, [], x_t, states)
             return new_states, out[:, 0]
-        _, pred = jax.lax.scan(body, cell.initial_state(v0), jnp.swapaxes(x, 0, 1))
-        return _loss(jnp.swapaxes(pred, 0, 1), target, mask, cell.norm["v_scale"], loss_kind)
+        _, pred = jax.lax.scan(body, cell.initial_state(v0, init), jnp.swapaxes(x, 0, 1))
+        return _loss(jnp.swapaxes(pred, 0, 1), target, mask, _v_scale(cell), loss_kind)
 
     @jax.jit
-    def update(params, opt_vars, x, target, mask, v0):
-        loss, grads = jax.value_and_grad(loss_fn)(params, x, target, mask, v0)
+    def update(params, opt_vars, x, target, mask, v0, init):
+        loss, grads = jax.value_and_grad(loss_fn)(params, x, target, mask, v0, init)
         params, opt_vars = optimizer.stateless_apply(opt_vars, grads, params)
         return loss, params, opt_vars
 
     state = {"params": params, "opt": opt_vars}
 
-    def step(x, target, mask, v0):
+    def step(x, target, mask, v0, init):
         loss, state["params"], state["opt"] = update(state["params"], state["opt"],
-                                                     x, target, mask, v0)
+                                                     x, target, mask, v0, init)
         return loss
 
     def finish():

@@ -110,17 +110,22 @@ def random_protocol(celltype_spec, size, duration, dt=0.1, seed=0, regime="stand
     """
     rng = np.random.default_rng(seed)
     params = celltype_spec.sample_parameters(rng, size)
-    lo, hi = celltype_spec.v_init_range
-    v_init = rng.uniform(lo, hi, size)
-    r = celltype_spec.input_regimes[regime]
-    tau_e = params["tau_syn_E"]
-    tau_i = params["tau_syn_I"]
-    g_e = _log_uniform(rng, *r["mean_g_exc"], size)  # uS, time-averaged conductance
-    g_i = _log_uniform(rng, *r["mean_g_inh"], size)
-    w_e = _log_uniform(rng, *r["w_exc"], size)
-    w_i = _log_uniform(rng, *r["w_inh"], size)
-    rate_e = np.minimum(g_e / (w_e * tau_e) * 1000.0, r["max_rate"])
-    rate_i = np.minimum(g_i / (w_i * tau_i) * 1000.0, r["max_rate"])
+    if hasattr(celltype_spec, "sample_inputs"):  # drive relative to each cell's scales
+        v_init = celltype_spec.sample_v_init(rng, params, size)
+        g_e, g_i, w_e, w_i = celltype_spec.sample_inputs(rng, params, size, regime)
+        rate_e = g_e / (w_e * celltype_spec.kernel_integral(params, "excitatory")) * 1000.0
+        rate_i = g_i / (w_i * celltype_spec.kernel_integral(params, "inhibitory")) * 1000.0
+        rate_e, rate_i = np.minimum(rate_e, 40000.0), np.minimum(rate_i, 40000.0)
+    else:
+        lo, hi = celltype_spec.v_init_range
+        v_init = rng.uniform(lo, hi, size)
+        r = celltype_spec.input_regimes[regime]
+        g_e = _log_uniform(rng, *r["mean_g_exc"], size)  # uS, time-averaged conductance
+        g_i = _log_uniform(rng, *r["mean_g_inh"], size)
+        w_e = _log_uniform(rng, *r["w_exc"], size)
+        w_i = _log_uniform(rng, *r["w_inh"], size)
+        rate_e = np.minimum(g_e / (w_e * params["tau_syn_E"]) * 1000.0, r["max_rate"])
+        rate_i = np.minimum(g_i / (w_i * params["tau_syn_I"]) * 1000.0, r["max_rate"])
     exc = [modulated_poisson(rng, rate_e[k], duration, dt) for k in range(size)]
     inh = [modulated_poisson(rng, rate_i[k], duration, dt) for k in range(size)]
     return Protocol(celltype=celltype_spec.name, duration=duration, dt=dt,

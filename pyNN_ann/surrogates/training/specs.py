@@ -6,6 +6,8 @@ time; at run time only the metadata is consulted.
 
 import numpy as np
 
+from .. import if_family
+
 
 class HHCondExpSpec:
     """HH_cond_exp (Traub & Miles, as in PyNN). Synaptic kernels, reversal potentials,
@@ -49,4 +51,93 @@ class HHCondExpSpec:
         return p
 
 
+def _log_uniform(rng, low, high, size):
+    return np.exp(rng.uniform(np.log(low), np.log(high), size))
+
+
+class IFSpec:
+    """An integrate-and-fire type run by the shared membrane surrogate (``if_family``).
+
+    Parameters and inputs are drawn relative to each cell's own scales (leak
+    conductance g_L = cm / tau_m, threshold distance), so that every draw spans rest,
+    subthreshold fluctuations and regular or irregular firing whatever the
+    parameters.
+    """
+
+    model = if_family.MODEL
+    v_init_range = (-80.0, -45.0)  # relative to v_rest + 15 mV (see sample_parameters)
+    input_regimes = {"standard": {}}
+
+    def __init__(self, name, cells):
+        self.name = name
+        self.synapse_type, self.shape = if_family.SYNAPSES[name]
+        self.training_sets = (("standard", cells, 11 + sorted(if_family.SYNAPSES).index(name)),)
+
+    def sample_parameters(self, rng, size):
+        p = {"tau_m": _log_uniform(rng, 3.0, 100.0, size),
+             "cm": _log_uniform(rng, 0.1, 2.0, size),
+             "v_rest": rng.uniform(-80.0, -55.0, size)}
+        p["v_thresh"] = p["v_rest"] + rng.uniform(5.0, 25.0, size)
+        p["v_reset"] = p["v_thresh"] - rng.uniform(2.0, 25.0, size)
+        p["tau_refrac"] = np.where(rng.random(size) < 0.3, 0.1, rng.uniform(0.0, 5.0, size))
+        rheobase = (p["v_thresh"] - p["v_rest"]) * p["cm"] / p["tau_m"]  # nA
+        p["i_offset"] = np.where(rng.random(size) < 0.5, 0.0,
+                                 rheobase * rng.uniform(-0.5, 1.5, size))
+        if self.shape != "delta":
+            p["tau_syn_E"] = _log_uniform(rng, 0.2, 40.0, size)
+            p["tau_syn_I"] = _log_uniform(rng, 0.2, 40.0, size)
+        if self.synapse_type == "conductance":
+            p["e_rev_E"] = np.where(rng.random(size) < 0.7, 0.0, rng.uniform(-10, 10, size))
+            p["e_rev_I"] = np.where(rng.random(size) < 0.5, -80.0, rng.uniform(-95, -65, size))
+        if self.name == "IF_cond_exp_gsfa_grr":
+            p.update(tau_sfa=_log_uniform(rng, 20.0, 500.0, size),
+                     e_rev_sfa=rng.uniform(-90.0, -70.0, size),
+                     q_sfa=_log_uniform(rng, 1.0, 30.0, size),
+                     tau_rr=_log_uniform(rng, 0.5, 5.0, size),
+                     e_rev_rr=rng.uniform(-90.0, -70.0, size),
+                     q_rr=_log_uniform(rng, 100.0, 5000.0, size))
+        if self.name == "IF_facets_hardware1":
+            p["g_leak"] = 200.0 / p.pop("tau_m")
+            for k in ("cm", "tau_refrac", "i_offset", "e_rev_E"):
+                p.pop(k)
+        return p
+
+    def sample_v_init(self, rng, parameters, size):
+        return parameters["v_rest"] + rng.uniform(-10.0, 1.0, size) * (
+            parameters["v_thresh"] - parameters["v_rest"]) / 10.0
+
+    def sample_inputs(self, rng, parameters, size, regime="standard"):
+        """Time-averaged synaptic drive and weights, in kernel units (uS or nA)."""
+        m = if_family.membrane_parameters(self.name, parameters)
+        g_leak = m["cm"] / m["tau_m"]
+        if self.synapse_type == "conductance":
+            mean_e = g_leak * _log_uniform(rng, 0.03, 4.0, size)
+            mean_i = g_leak * _log_uniform(rng, 0.05, 10.0, size)
+            w_e = g_leak * _log_uniform(rng, 0.01, 1.0, size)
+            w_i = g_leak * _log_uniform(rng, 0.02, 8.0, size)
+        else:
+            scale = g_leak * (m["v_thresh"] - m["v_rest"])  # current that reaches threshold
+            mean_e = scale * _log_uniform(rng, 0.05, 3.0, size)
+            mean_i = -scale * _log_uniform(rng, 0.05, 3.0, size)
+            w_e = scale * _log_uniform(rng, 0.003, 0.3, size)
+            w_i = -scale * _log_uniform(rng, 0.003, 0.5, size)
+        if self.shape == "delta":  # weights are voltage jumps (mV): mean = rate * w * tau_m
+            d = m["v_thresh"] - m["v_rest"]
+            mean_e, mean_i = mean_e / scale * d, mean_i / scale * d
+            w_e, w_i = w_e / scale * d, w_i / scale * d
+        return mean_e, mean_i, w_e, w_i
+
+    def kernel_integral(self, parameters, receptor):
+        """ms: integral of the kernel of unit weight (mean drive = rate x weight x this)."""
+        m = if_family.membrane_parameters(self.name, parameters)
+        if self.shape == "delta":
+            return m["tau_m"]
+        tau = m["tau_syn_E" if receptor == "excitatory" else "tau_syn_I"]
+        return tau * (np.e if self.shape == "alpha" else 1.0)
+
+
 SPECS = {"HH_cond_exp": HHCondExpSpec()}
+SPECS.update({name: IFSpec(name, cells) for name, cells in (
+    ("IF_cond_exp", 120), ("IF_curr_exp", 120), ("IF_cond_alpha", 80),
+    ("IF_curr_alpha", 80), ("IF_cond_exp_gsfa_grr", 60), ("IF_facets_hardware1", 40),
+    ("IF_curr_delta", 0))})

@@ -23,31 +23,50 @@ def main(argv=None):
     parser.add_argument("--data-dir", default="pynn_ann_data",
                         help="reference data are stored (and reused) here")
     parser.add_argument("--output", help="model directory (default: the package's)")
-    parser.add_argument("--units", type=int, default=64)
-    parser.add_argument("--epochs", type=int, default=74)
+    parser.add_argument("--units", type=int, help="LSTM units (HH 64, IF membrane 32)")
+    parser.add_argument("--epochs", type=int)
     parser.add_argument("--batches-per-epoch", type=int, default=50)
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--length", type=int, default=600, help="steps per training window")
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--length", type=int, help="steps per training window")
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--loss", choices=("mse", "huber"), default="mse")
-    parser.add_argument("--schedule", default="0.2:0,0.4:5,0.6:20,1.0:50",
+    parser.add_argument("--schedule",
                         help="curriculum as fraction:horizon pairs (horizon 0 = teacher "
                              "forcing, 'none' = free run)")
     parser.add_argument("--init", help="start from the weights.npz of an earlier model")
     parser.add_argument("--seed", type=int, default=0, help="training seed")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)
+    hh = not (args.celltype.startswith("IF_"))
+    defaults = (dict(units=64, epochs=74, batch_size=256, length=600,
+                     schedule="0.2:0,0.4:5,0.6:20,1.0:50") if hh else
+                dict(units=32, epochs=40, batch_size=128, length=300,
+                     schedule="0.3:0,0.6:10,1.0:50"))
+    for key, value in defaults.items():  # the recipes of the shipped models
+        if getattr(args, key) is None:
+            setattr(args, key, value)
 
     from ... import quiet  # noqa: F401  (before TensorFlow)
+    from .. import if_family
+    from .specs import SPECS
+
+    if args.celltype in if_family.CELLTYPES or args.celltype == if_family.MODEL:
+        from .train_membrane import train_membrane
+        return train_membrane(args)
+    if args.celltype not in SPECS:
+        raise SystemExit(f"no training specification for {args.celltype}; "
+                         f"known: {', '.join(list(SPECS) + [if_family.MODEL])}")
+    return train_hh(args)
+
+
+def train_hh(args):
+    """Train a Hodgkin-Huxley-type surrogate (its own reference data, 64 units)."""
     from ..cell import StreamingSurrogateCell
     from .. import registry
     from .dataset import generate, merge, with_conductances
     from .fit import normalisation, surrogate_inputs, train
     from .specs import SPECS
 
-    if args.celltype not in SPECS:
-        raise SystemExit(f"no training specification for {args.celltype}; "
-                         f"known: {', '.join(SPECS)}")
     spec = SPECS[args.celltype]
     os.makedirs(args.data_dir, exist_ok=True)
     datasets = []
@@ -61,7 +80,8 @@ def main(argv=None):
                                      seed=data_seed, regime=regime, workers=args.workers))
             np.savez_compressed(path, **datasets[-1])
     data = with_conductances(merge(datasets))
-    norm = normalisation(*surrogate_inputs(data, spec))
+    inputs, v, clamp = surrogate_inputs(data, spec)
+    norm = normalisation(inputs, v, clamp, spec)
     norm["dv_scale"] = 20.0  # mV per step at unit output; spikes reach ~70 mV/step
     cell = StreamingSurrogateCell(units=args.units, norm=norm)
     if args.init:
@@ -97,8 +117,7 @@ def main(argv=None):
         "accuracy": {},
         # largest conductances in the training data (uS): beyond them, a warning
         "input_range": {"g_exc": float(data["g_exc"].max()), "g_inh": float(data["g_inh"].max()),
-                        "i_ext": [float(surrogate_inputs(data, spec)[2][:, 2].min()),
-                                  float(surrogate_inputs(data, spec)[2][:, 2].max())]},
+                        "i_ext": [float(inputs[:, 0, 4].min()), float(inputs[:, 0, 4].max())]},
     }
     metadata = registry.save(output, cell, metadata)
     print(f"saved {args.celltype} surrogate to {output} "

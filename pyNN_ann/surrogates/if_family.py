@@ -1,0 +1,87 @@
+"""The integrate-and-fire family: one membrane surrogate serves seven PyNN cell types.
+
+IF_curr_exp, IF_curr_alpha, IF_curr_delta, IF_cond_exp, IF_cond_alpha,
+IF_cond_exp_gsfa_grr and IF_facets_hardware1 share the same leaky membrane,
+
+    cm dv/dt = g_L (v_rest - v) + I_syn + i_offset + I_inj   (+ adaptation conductances),
+
+and differ only in their synaptic kernels (current or conductance; exponential, alpha
+or delta) and in two optional spike-triggered conductances (g_s, g_r of
+IF_cond_exp_gsfa_grr). Kernels, adaptation conductances, threshold, reset and the
+refractory clamp are exact rules computed by the engine; the membrane update
+v_k -> v_{k+1} is the surrogate's. Per step the engine hands the surrogate
+
+    v_inf = I_total / G_total   (mV, the instantaneous steady state)
+    rate  = G_total / cm        (1/ms, the instantaneous membrane rate constant)
+
+with G_total = g_L + conductances and I_total = g_L v_rest + currents + g E terms.
+Cell parameters thus enter as surrogate inputs, so one batch holds cells with any
+mixture of parameters within the trained input range.
+
+This module maps each cell type's PyNN parameters onto those membrane parameters;
+the adapter and the training pipeline both use it.
+"""
+
+import numpy as np
+
+MODEL = "IF_membrane"  # the registry name of the shared surrogate
+
+#: cell type -> (synapse type, kernel shape)
+SYNAPSES = {
+    "IF_curr_exp": ("current", "exp"),
+    "IF_curr_alpha": ("current", "alpha"),
+    "IF_curr_delta": ("current", "delta"),
+    "IF_cond_exp": ("conductance", "exp"),
+    "IF_cond_alpha": ("conductance", "alpha"),
+    "IF_cond_exp_gsfa_grr": ("conductance", "exp"),
+    "IF_facets_hardware1": ("conductance", "exp"),
+}
+CELLTYPES = tuple(SYNAPSES)
+
+#: parameters of the membrane (engine names), with their meaning and unit
+MEMBRANE_PARAMETERS = {
+    "cm": "nF", "tau_m": "ms", "v_rest": "mV", "v_thresh": "mV", "v_reset": "mV",
+    "tau_refrac": "ms", "i_offset": "nA", "tau_syn_E": "ms", "tau_syn_I": "ms",
+    "e_rev_E": "mV", "e_rev_I": "mV",
+    # spike-triggered conductances (nS; zero increments for all but gsfa_grr)
+    "q_sfa": "nS", "tau_sfa": "ms", "e_rev_sfa": "mV",
+    "q_rr": "nS", "tau_rr": "ms", "e_rev_rr": "mV",
+}
+_DEFAULTS = {"i_offset": 0.0, "e_rev_E": 0.0, "e_rev_I": -70.0, "tau_syn_E": 5.0,
+             "tau_syn_I": 5.0, "q_sfa": 0.0, "tau_sfa": 100.0, "e_rev_sfa": -75.0,
+             "q_rr": 0.0, "tau_rr": 2.0, "e_rev_rr": -75.0}
+# IF_facets_hardware1's fixed values (PyNN docstring: cm 0.2 nF, tau_refrac 1 ms, e_rev_E 0)
+_FACETS = {"cm": 0.2, "tau_refrac": 1.0, "e_rev_E": 0.0, "i_offset": 0.0}
+
+
+def membrane_parameters(celltype, parameters):
+    """PyNN parameters of ``celltype`` (name -> array) -> membrane parameters."""
+    if celltype not in SYNAPSES:
+        raise KeyError(f"{celltype} is not an integrate-and-fire type ({', '.join(CELLTYPES)})")
+    p = {k: np.asarray(v, dtype=float) for k, v in parameters.items()}
+    if celltype == "IF_facets_hardware1":
+        p = dict(p, **_FACETS)
+        if "g_leak" in p:  # PyNN's name (nS); the adapter stores tau_m natively
+            p["tau_m"] = _FACETS["cm"] * 1000.0 / p.pop("g_leak")
+    out = {}
+    for name in MEMBRANE_PARAMETERS:
+        out[name] = p.get(name, _DEFAULTS.get(name))
+        if out[name] is None:
+            raise KeyError(f"{celltype}: missing parameter {name}")
+    return out
+
+
+def membrane_inputs(g_exc, g_inh, g_s, g_r, params, conductance, i_inj=0.0):
+    """(v_inf, rate): the membrane's instantaneous steady state (mV) and rate (1/ms).
+
+    ``g_exc``/``g_inh`` are conductances (uS) where ``conductance`` is 1 and currents
+    (nA, inhibitory ones negative) where it is 0; ``g_s``/``g_r`` are in nS. Works on
+    NumPy arrays and on backend tensors alike (the engine calls it inside its loop).
+    """
+    g_leak = params["cm"] / params["tau_m"]
+    g_tot = g_leak + conductance * (g_exc + g_inh) + 1e-3 * (g_s + g_r)
+    i_tot = (g_leak * params["v_rest"] + params["i_offset"] + i_inj
+             + conductance * (g_exc * params["e_rev_E"] + g_inh * params["e_rev_I"])
+             + (1.0 - conductance) * (g_exc + g_inh)
+             + 1e-3 * (g_s * params["e_rev_sfa"] + g_r * params["e_rev_rr"]))
+    return i_tot / g_tot, g_tot / params["cm"]

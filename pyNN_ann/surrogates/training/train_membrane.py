@@ -1,0 +1,106 @@
+"""``pynn-ann train IF_membrane`` (or any integrate-and-fire type): the shared membrane
+surrogate of the integrate-and-fire family, trained on reference data of every family
+member that pyNN.neuron provides (IF_curr_delta has no pyNN.neuron model; its membrane
+is the same)."""
+
+import datetime
+import os
+import time
+
+import numpy as np
+
+from .. import if_family
+
+# declared parameter domain of the membrane surrogate (membrane parameter names).
+# The surrogate sees the cell only through v_inf and the rate constant, so cm and the
+# potentials need no range of their own: the inputs they produce are checked at run
+# time against the trained input range. tau_m bounds the slowest rate; the synaptic
+# time constants shape how fast the inputs change within a step.
+DOMAIN = {"tau_m": [3.0, 100.0], "tau_syn_E": [0.2, 40.0], "tau_syn_I": [0.2, 40.0],
+          "cm": [1e-3, 1e3], "tau_refrac": [0.0, 1e6], "tau_sfa": [1e-3, 1e6],
+          "tau_rr": [1e-3, 1e6], "q_sfa": [0.0, 1e6], "q_rr": [0.0, 1e6]}
+
+
+def load_family_data(data_dir, workers=2, duration=2000.0):
+    """Reference data of every IF type with training cells (generated when missing),
+    merged, with a ``celltype`` column and NaN for parameters a type lacks."""
+    from .dataset import generate
+    from .specs import SPECS
+    parts = []
+    for name in if_family.CELLTYPES:
+        for regime, cells, seed in SPECS[name].training_sets:
+            if not cells:
+                continue
+            path = os.path.join(data_dir, f"{name}_{regime}.npz")
+            if os.path.exists(path):
+                with np.load(path) as f:
+                    data = {k: f[k] for k in f.files}
+            else:
+                data = generate(name, cells, duration, seed=seed, regime=regime,
+                                workers=workers)
+                np.savez_compressed(path, **data)
+            data["celltype"] = np.array([name] * data["v"].shape[0])
+            parts.append(data)
+    keys = set().union(*parts)
+    merged = {}
+    for k in sorted(keys):
+        if k == "dt":
+            merged[k] = parts[0][k]
+        elif k.startswith("param_"):
+            merged[k] = np.concatenate([p.get(k, np.full(p["v"].shape[0], np.nan))
+                                        for p in parts])
+        else:
+            merged[k] = np.concatenate([p[k] for p in parts])
+    return merged
+
+
+def train_membrane(args):
+    import keras
+
+    from .. import registry
+    from ..cell import MembraneSurrogateCell
+    from .fit import normalisation, surrogate_inputs, train
+    from .specs import SPECS
+
+    os.makedirs(args.data_dir, exist_ok=True)
+    data = load_family_data(args.data_dir, args.workers, args.duration)
+    spec = SPECS["IF_cond_exp"]
+    inputs, v, clamp = surrogate_inputs(data, spec)
+    norm = normalisation(inputs, v, clamp, spec, dt=float(data["dt"]))
+    cell = MembraneSurrogateCell(units=args.units, norm=norm)
+    if args.init:
+        cell.build((None, len(cell.INPUTS)))
+        with np.load(args.init, allow_pickle=False) as w:
+            cell.set_weights([w[f"arr_{i}"] for i in range(len(w.files))])
+    schedule = tuple((float(f), None if h.lower() == "none" else int(h))
+                     for f, h in (pair.split(":") for pair in args.schedule.split(",")))
+    started = time.perf_counter()
+    history = train(cell, data, spec, epochs=args.epochs,
+                    batches_per_epoch=args.batches_per_epoch, batch_size=args.batch_size,
+                    length=args.length, warmup=50, learning_rate=args.learning_rate,
+                    loss=args.loss, schedule=schedule, seed=args.seed)
+    free = ~(clamp[:, :-1] | clamp[:, 1:])
+    drive = np.abs(inputs[:, :-1, 0] - v[:, :-1])[free]
+    counts = {ct: int(n) for ct, n in zip(*np.unique(data["celltype"], return_counts=True))}
+    output = args.output or os.path.join(registry.MODELS_DIR, if_family.MODEL)
+    metadata = {
+        "celltype": if_family.MODEL, "kind": "membrane", "dt": float(data["dt"]),
+        "celltypes": list(if_family.CELLTYPES), "spike_threshold": None,
+        "domain": {"fixed": {}, "ranges": DOMAIN, "initial": {}},
+        "training": {"reference": "pyNN.neuron 9.0.2, CVODE rtol=atol=1e-6",
+                     "cells": counts, "duration_ms": float((v.shape[1] - 1) * data["dt"]),
+                     "seed": args.seed, "epochs": args.epochs,
+                     "batches_per_epoch": args.batches_per_epoch,
+                     "batch_size": args.batch_size, "length": args.length,
+                     "learning_rate": args.learning_rate, "loss": args.loss,
+                     "schedule": args.schedule, "keras_backend": keras.backend.backend(),
+                     "seconds": round(time.perf_counter() - started, 1),
+                     "final_loss": history[-1], "date": datetime.date.today().isoformat()},
+        "accuracy": {},
+        # largest inputs in the training data: beyond them, a warning
+        "input_range": {"rate": float(inputs[:, :-1, 1][free].max()),
+                        "drive": float(drive.max())},
+    }
+    metadata = registry.save(output, cell, metadata)
+    print(f"saved the {if_family.MODEL} surrogate to {output} "
+          f"({metadata['flops_per_step']} FLOP per neuron-step)")

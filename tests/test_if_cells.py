@@ -1,0 +1,153 @@
+"""The integrate-and-fire family: seven PyNN types on the shared membrane surrogate,
+with exact kernels, threshold, reset, refractory clamp and adaptation."""
+
+import numpy as np
+import pytest
+from pyNN.errors import InvalidParameterValueError
+from pyNN.random import NumpyRNG, RandomDistribution
+
+from pyNN_ann.engine import cell_rules
+from pyNN_ann.surrogates import if_family
+
+IF_TYPES = if_family.CELLTYPES
+
+
+def _drive(sim, pop, rate=3000.0, w_exc=None, w_inh=None, delay=1.0):
+    cond = pop.celltype.conductance_based
+    w_exc = w_exc if w_exc is not None else (0.01 if cond else 0.05)
+    w_inh = w_inh if w_inh is not None else (0.02 if cond else -0.05)
+    if type(pop.celltype).__name__ == "IF_curr_delta":
+        w_exc, w_inh = 0.5, -0.5
+    exc = sim.Population(pop.size, sim.SpikeSourcePoisson(rate=rate))
+    inh = sim.Population(pop.size, sim.SpikeSourcePoisson(rate=rate / 4))
+    sim.Projection(exc, pop, sim.OneToOneConnector(),
+                   sim.StaticSynapse(weight=w_exc, delay=delay), receptor_type="excitatory")
+    sim.Projection(inh, pop, sim.OneToOneConnector(),
+                   sim.StaticSynapse(weight=w_inh, delay=delay), receptor_type="inhibitory")
+
+
+@pytest.mark.parametrize("celltype", IF_TYPES)
+def test_heterogeneous_population_fires_and_resets(sim, celltype):
+    """Random parameters across one population; after every spike v sits at v_reset
+    for tau_refrac, and it never exceeds v_thresh."""
+    rng = NumpyRNG(seed=7)
+    cls = getattr(sim, celltype)
+    params = {"v_thresh": RandomDistribution("uniform", (-52.0, -48.0), rng=rng)}
+    if "tau_m" in cls.default_parameters:
+        params["tau_m"] = RandomDistribution("uniform", (10.0, 30.0), rng=rng)
+        params["tau_refrac"] = 2.0
+    if "tau_syn_E" in cls.default_parameters:
+        params.update(tau_syn_E=5.0, tau_syn_I=5.0)
+    pop = sim.Population(20, cls(**params))
+    _drive(sim, pop, rate=6000.0)
+    pop.record(["spikes", "v"])
+    sim.run(500.0)
+    seg = pop.get_data().segments[0]
+    v = seg.filter(name="v")[0].magnitude
+    thresholds = np.broadcast_to(pop.get("v_thresh"), (pop.size,))
+    resets = np.broadcast_to(pop.get("v_reset"), (pop.size,))
+    assert sum(len(st) for st in seg.spiketrains) > 20
+    assert np.all(v <= thresholds[None, :] + 1e-4)
+    refrac = 2.0 if "tau_m" in cls.default_parameters else 1.0
+    for i, st in enumerate(seg.spiketrains):
+        for t in np.asarray(st.magnitude):
+            k = int(round(t / 0.1))
+            window = v[k:k + int(round(refrac / 0.1)) + 1, i]
+            np.testing.assert_allclose(window, resets[i], atol=1e-4)
+
+
+def test_tau_m_outside_domain_is_refused(sim):
+    with pytest.raises(InvalidParameterValueError, match="tau_m = 500"):
+        sim.Population(3, sim.IF_cond_exp(tau_m=500.0))
+    pop = sim.Population(3, sim.IF_curr_exp())
+    with pytest.raises(InvalidParameterValueError, match=r"tau_syn_E .*\[0\.2, 40"):
+        pop.set(tau_syn_E=0.01)
+
+
+def test_set_between_runs_changes_firing(sim):
+    pop = sim.Population(10, sim.IF_cond_exp(tau_refrac=2.0))
+    _drive(sim, pop, rate=1500.0)
+    pop.record("spikes")
+    sim.run(500.0)
+    first = sum(len(st) for st in pop.get_data().segments[0].spiketrains)
+    pop.set(v_thresh=-25.0)
+    sim.run(500.0)
+    total = sum(len(st) for st in pop.get_data().segments[0].spiketrains)
+    assert first > 10
+    assert total - first < 0.5 * first
+
+
+def test_alpha_and_exp_kernels_are_exact(sim):
+    """One input spike: recorded conductances follow w t/tau e^(1 - t/tau) and
+    w e^(-t/tau) at the grid points (arrival = spike + delay)."""
+    a = sim.Population(1, sim.IF_cond_alpha(tau_syn_E=2.0))
+    e = sim.Population(1, sim.IF_cond_exp(tau_syn_E=3.0))
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[10.0]))
+    for post in (a, e):
+        sim.Projection(src, post, sim.AllToAllConnector(),
+                       sim.StaticSynapse(weight=0.01, delay=1.5))
+        post.record("gsyn_exc")
+    sim.run(40.0)
+    t = np.arange(401) * 0.1
+    ga = a.get_data().segments[0].filter(name="gsyn_exc")[0].magnitude[:, 0]
+    ge = e.get_data().segments[0].filter(name="gsyn_exc")[0].magnitude[:, 0]
+    s = np.clip(t - 11.5, 0, None)
+    np.testing.assert_allclose(ga, 0.01 * s / 2.0 * np.exp(1 - s / 2.0), atol=1e-6)
+    # the engine records conductances after the step's decay (t_k + dt, before arrivals)
+    expected = np.where(t >= 11.6 - 1e-9, 0.01 * np.exp(-(t - 11.5) / 3.0), 0.0)
+    np.testing.assert_allclose(ge, expected, atol=1e-6)
+
+
+def test_delta_synapse_jumps_v(sim):
+    pop = sim.Population(1, sim.IF_curr_delta(tau_m=20.0, v_rest=-65.0, v_thresh=-50.0))
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[5.0]))
+    sim.Projection(src, pop, sim.AllToAllConnector(), sim.StaticSynapse(weight=3.0, delay=1.0))
+    pop.record("v")
+    sim.run(20.0)
+    v = pop.get_data().segments[0].filter(name="v")[0].magnitude[:, 0]
+    assert abs(v[59] + 65.0) < 0.1              # before arrival at 6 ms
+    assert v[61] == pytest.approx(-62.0, abs=0.2)  # 3 mV jump
+    assert v[61 + 200 // 2] < v[61]                # relaxes back
+
+
+def test_gsfa_grr_adaptation_conductances(sim):
+    pop = sim.Population(2, sim.IF_cond_exp_gsfa_grr(q_sfa=10.0, tau_sfa=100.0,
+                                                      q_rr=500.0, tau_rr=2.0, i_offset=1.5))
+    pop.record(["spikes", "g_s", "g_r"])
+    sim.run(300.0)
+    seg = pop.get_data().segments[0]
+    g_s = seg.filter(name="g_s")[0].magnitude
+    g_r = seg.filter(name="g_r")[0].magnitude
+    st = np.asarray(seg.spiketrains[0].magnitude)
+    assert len(st) > 3
+    k = int(round(st[0] / 0.1))
+    assert g_s[k, 0] - g_s[k - 1, 0] == pytest.approx(10.0, rel=0.02)
+    assert g_r[k, 0] - g_r[k - 1, 0] == pytest.approx(500.0, rel=0.02)
+    isi = np.diff(st)
+    assert isi[-1] > isi[0]  # spike-frequency adaptation
+
+
+def test_facets_hardware_parameters_round_trip(sim):
+    pop = sim.Population(2, sim.IF_facets_hardware1(g_leak=20.0))
+    np.testing.assert_allclose(pop.get("g_leak"), 20.0)
+    pop.set(g_leak=50.0)
+    np.testing.assert_allclose(pop.get("g_leak"), 50.0)
+    eng = sim.simulator.state.engine
+    np.testing.assert_allclose(eng.get_parameters(pop._engine_group, "tau_m"), 4.0)
+
+
+def test_membrane_inputs_match_the_equation():
+    """v_inf and rate: the membrane equation's steady state and rate constant."""
+    p = {"cm": 0.5, "tau_m": 10.0, "v_rest": -65.0, "i_offset": 0.1, "e_rev_E": 0.0,
+         "e_rev_I": -80.0, "e_rev_sfa": -75.0, "e_rev_rr": -70.0}
+    v_inf, rate = if_family.membrane_inputs(0.02, 0.01, 5.0, 0.0, p, 1.0)
+    g = 0.05 + 0.02 + 0.01 + 0.005
+    i = 0.05 * -65 + 0.1 + 0.01 * -80 + 0.005 * -75
+    assert v_inf == pytest.approx(i / g)
+    assert rate == pytest.approx(g / 0.5)
+    cols = cell_rules.if_columns({**p, "v_thresh": -50.0, "v_reset": -60.0, "tau_refrac": 2.0,
+                                  "tau_syn_E": 2.0, "tau_syn_I": 5.0, "q_sfa": 0.0,
+                                  "tau_sfa": 100.0, "q_rr": 0.0, "tau_rr": 2.0},
+                                 ("current", "alpha"), 0.1)
+    assert cols["refrac_steps"][0] == 20 and cols["conductance"][0] == 0.0
+    assert cols["kick_x_E"][0] == pytest.approx(np.e / 2.0)
