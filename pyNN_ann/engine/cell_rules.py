@@ -9,6 +9,9 @@ to the whole cell vector at once (unused rules have neutral constants):
   x <- x * decay. Exponential: kick_g 1, kick_x 0. Alpha (peak w at t = tau):
   kick_g 0, kick_x e / tau, alpha_dt dt -- exact at the grid points. Delta: the
   weight (mV) jumps v directly (``delta`` 1) unless the cell is refractory.
+  The membrane surrogate receives each conductance's exact average over the step
+  (``mean_*``), not its value at the step's start: with synaptic time constants
+  near dt the two differ a lot.
 * ``reset`` 1: on crossing ``threshold`` v is set to ``v_reset`` and held there
   for ``refrac_steps`` steps (integrate-and-fire). ``reset`` 0: a spike is an upward
   crossing of ``threshold`` and v is left to the surrogate (Hodgkin-Huxley).
@@ -22,21 +25,33 @@ from ..surrogates import if_family
 
 COLUMNS = ("threshold", "v_reset", "refrac_steps", "reset", "delta", "conductance",
            "decay_E", "decay_I", "kick_g_E", "kick_g_I", "kick_x_E", "kick_x_I",
-           "alpha_dt_E", "alpha_dt_I", "e_rev_E", "e_rev_I", "i_ext",
+           "alpha_dt_E", "alpha_dt_I", "mean_g_E", "mean_g_I", "mean_x_E", "mean_x_I",
+           "e_rev_E", "e_rev_I", "i_ext",
            "cm", "tau_m", "v_rest", "e_rev_sfa", "e_rev_rr", "q_sfa", "q_rr",
-           "decay_s", "decay_r")
+           "decay_s", "decay_r", "mean_s", "mean_r")
 NEUTRAL = {"cm": 1.0, "tau_m": 1.0, "decay_E": 1.0, "decay_I": 1.0, "decay_s": 1.0,
-           "decay_r": 1.0, "kick_g_E": 1.0, "kick_g_I": 1.0}
+           "decay_r": 1.0, "kick_g_E": 1.0, "kick_g_I": 1.0, "mean_g_E": 1.0,
+           "mean_g_I": 1.0, "mean_s": 1.0, "mean_r": 1.0}
+
+
+def step_mean(tau, dt):
+    """Mean of exp(-u / tau) over a step u in [0, dt]: g_k times this is the exact
+    average of an exponentially decaying g over the step."""
+    tau = np.asarray(tau, dtype=float)
+    return tau / dt * -np.expm1(-dt / tau)
 
 
 def _kernel(shape, tau, dt):
+    """(decay, kick_g, kick_x, alpha_dt, mean_g, mean_x) of one synaptic kernel;
+    the step average of g is mean_g * g_k + mean_x * x_k."""
     tau = np.asarray(tau, dtype=float)
-    decay = np.exp(-dt / tau) if shape != "delta" else np.ones_like(tau)
-    if shape == "alpha":
-        return decay, 0.0, np.e / tau, dt
+    decay = np.exp(-dt / tau)
+    if shape == "alpha":  # mean of (g + u x) exp(-u / tau) over u in [0, dt]
+        mean_x = (tau * tau * -np.expm1(-dt / tau) - tau * dt * decay) / dt
+        return decay, 0.0, np.e / tau, dt, step_mean(tau, dt), mean_x
     if shape == "delta":
-        return decay, 0.0, 0.0, 0.0
-    return decay, 1.0, 0.0, 0.0
+        return np.ones_like(tau), 0.0, 0.0, 0.0, 0.0, 0.0
+    return decay, 1.0, 0.0, 0.0, step_mean(tau, dt), 0.0
 
 
 def hh_columns(surrogate, parameters, dt):
@@ -60,9 +75,9 @@ def if_columns(parameters, synapses, dt):
     kind, shape = synapses
     cols = {k: np.full(size, NEUTRAL.get(k, 0.0)) for k in COLUMNS}
     for key, tau in (("E", p.get("tau_syn_E", 1.0)), ("I", p.get("tau_syn_I", 1.0))):
-        decay, kick_g, kick_x, alpha_dt = _kernel(shape, tau, dt)
-        cols.update({f"decay_{key}": decay, f"kick_g_{key}": kick_g,
-                     f"kick_x_{key}": kick_x, f"alpha_dt_{key}": alpha_dt})
+        values = _kernel(shape, tau, dt)
+        cols.update({f"{name}_{key}": value for name, value in zip(
+            ("decay", "kick_g", "kick_x", "alpha_dt", "mean_g", "mean_x"), values)})
     cols.update(threshold=p["v_thresh"], v_reset=p["v_reset"], reset=1.0,
                 refrac_steps=np.round(p["tau_refrac"] / dt),
                 delta=1.0 if shape == "delta" else 0.0,
@@ -71,7 +86,8 @@ def if_columns(parameters, synapses, dt):
                 cm=p["cm"], tau_m=p["tau_m"], v_rest=p["v_rest"],
                 e_rev_sfa=p["e_rev_sfa"], e_rev_rr=p["e_rev_rr"],
                 q_sfa=p["q_sfa"], q_rr=p["q_rr"],
-                decay_s=np.exp(-dt / p["tau_sfa"]), decay_r=np.exp(-dt / p["tau_rr"]))
+                decay_s=np.exp(-dt / p["tau_sfa"]), decay_r=np.exp(-dt / p["tau_rr"]),
+                mean_s=step_mean(p["tau_sfa"], dt), mean_r=step_mean(p["tau_rr"], dt))
     return {k: np.broadcast_to(np.asarray(v, dtype=float), (size,)) for k, v in cols.items()}
 
 

@@ -92,9 +92,12 @@ class ChunkRunner:
                 params = {key: c[key][sl] for key in (
                     "cm", "tau_m", "v_rest", "e_rev_E", "e_rev_I", "e_rev_sfa", "e_rev_rr")}
                 params["i_offset"] = i_ext[sl]
+                mean = lambda g, x, key: (c["mean_g_" + key][sl] * g[sl]  # noqa: E731
+                                          + c["mean_x_" + key][sl] * x[sl])
                 v_inf, rate = if_family.membrane_inputs(
-                    g_exc[sl], g_inh[sl], state["g_s"][sl], state["g_r"][sl], params,
-                    c["conductance"][sl])
+                    mean(g_exc, x_exc, "E"), mean(g_inh, x_inh, "I"),
+                    c["mean_s"][sl] * state["g_s"][sl], c["mean_r"][sl] * state["g_r"][sl],
+                    params, c["conductance"][sl])
                 inputs = tf.stack([v_inf, rate, v[sl], ones], axis=1)
                 monitor_a.append(rate)
                 monitor_b.append(tf.abs(v_inf - v[sl]))

@@ -111,9 +111,12 @@ class StreamingSurrogateCell(keras.layers.Layer):
         i_g, f_g, c_hat, o_g = ops.split(gates, 4, axis=-1)
         c = ops.sigmoid(f_g) * c + ops.sigmoid(i_g) * ops.tanh(c_hat)
         h = ops.sigmoid(o_g) * ops.tanh(c)
-        dv = ops.matmul(h, self.head_kernel) + self.head_bias
-        v_next = v[:, None] + self.norm["dv_scale"] * dv
+        v_next = v[:, None] + self.increment(v, inputs, h)
         return v_next, [v_next, buffer, h, c]
+
+    def increment(self, v, inputs, h):
+        """v_{k+1} - v_k (batch, 1) from the LSTM output ``h``."""
+        return self.norm["dv_scale"] * (ops.matmul(h, self.head_kernel) + self.head_bias)
 
     def flops_per_step(self):
         """Multiply-adds x 2 for one neuron-step (nonlinearities counted once each)."""
@@ -137,9 +140,12 @@ class MembraneSurrogateCell(StreamingSurrogateCell):
     Per step the engine gives the membrane's instantaneous steady state ``v_inf``
     (mV) and rate constant ``rate`` (1/ms), into which all cell parameters,
     synaptic and injected inputs are folded. Features: the distance to steady state,
-    the rate, and their product (the forward-Euler increment, which the network
-    corrects for the exponential relaxation and the change of the inputs within the
-    step). Threshold, reset and refractory clamp are exact engine rules.
+    the rate, and their product (the forward-Euler increment). The network's output
+    is the factor by which the true step differs from that increment (exponential
+    relaxation, inputs changing within the step), so a cell at its steady state stays
+    there exactly: an additive output error would instead shift every cell's
+    steady state by error / (rate dt), a lot for slow membranes. Threshold, reset and
+    refractory clamp are exact engine rules.
     """
 
     INPUTS = ("v_inf", "rate", "v_true", "teacher")
@@ -152,6 +158,11 @@ class MembraneSurrogateCell(StreamingSurrogateCell):
         rate = inputs[:, 1]
         return ops.stack([drive / n["drive_scale"], rate / n["rate_scale"],
                           drive * rate * n["dt"] / n["dv_scale"]], axis=-1)
+
+    def increment(self, v, inputs, h):
+        euler = (inputs[:, 0] - v) * inputs[:, 1] * self.norm["dt"]
+        factor = 1.0 + ops.matmul(h, self.head_kernel)[:, 0] + self.head_bias[0]
+        return (euler * factor)[:, None]
 
     def rest_inputs(self, v_init):
         """At rest the steady state is v_init itself; the rate is unknown: 0.05/ms."""

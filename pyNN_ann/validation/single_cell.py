@@ -121,8 +121,11 @@ def validate_celltype(celltype, simulators=("ann",), cells=50, duration=1000.0,
                         "long_duration_ms": long_duration if "long" in runs else 0},
            "results": {}}
     raw = {"reference": {}, "tests": {}, "per_cell": {}}
+    reference = getattr(spec, "reference", "neuron-cvode")
+    backend, options, _, _ = parse_simulator(reference, dt)
+    out["reference"] = {"simulator": backend, "label": reference, "options": options}
     for name, (protocol, k) in runs.items():
-        raw["reference"][name] = cached_run(protocol, "neuron-cvode", dt, cache_dir, k, **kw)
+        raw["reference"][name] = cached_run(protocol, reference, dt, cache_dir, k, **kw)
         raw["reference"][name].pop("cached", None)
     for label in simulators:
         res = out["results"][label] = {}

@@ -59,7 +59,8 @@ def spike_steps(data):
 
 def if_inputs(data, p):
     """(v_inf, rate) of integrate-and-fire reference cells on the grid, computed from
-    the input spikes exactly as the engine computes them."""
+    the input spikes exactly as the engine computes them (step-averaged kernels)."""
+    from ...engine.cell_rules import _kernel, step_mean
     m, conductance = _membrane(data, p)
     n_cells, n = data["v"].shape
     dt = float(data["dt"])
@@ -69,19 +70,21 @@ def if_inputs(data, p):
         trains = np.split(data[f"{key}_times"], np.cumsum(data[f"{key}_counts"])[:-1])
         for i, t in enumerate(trains):
             shape = if_family.SYNAPSES[str(data["celltype"][i])][1]
+            decay, kick_g, kick_x, alpha_dt, mean_g, mean_x = _kernel(shape, m[tau][i], dt)
             steps = np.round((t + data["delay"][i]) / dt).astype(np.int64)
             jumps = np.bincount(steps[steps < n], minlength=n) * data[f"{key}_weight"][i]
-            d = np.exp(-dt / m[tau][i])
-            if shape == "alpha":
-                x = lfilter([1.0], [1.0, -d], jumps * np.e / m[tau][i])
-                g[key][i] = lfilter([0.0, dt * d], [1.0, -d], x)
-            else:
-                g[key][i] = lfilter([1.0], [1.0, -d], jumps)
+            x = lfilter([1.0], [1.0, -decay], jumps * kick_x)
+            # g_k = decay * (g_{k-1} + alpha_dt * x_{k-1}) + kick_g * jumps_k
+            g_k = lfilter([1.0], [1.0, -decay], kick_g * jumps
+                          + np.concatenate([[0.0], decay * alpha_dt * x[:-1]]))
+            g[key][i] = mean_g * g_k + mean_x * x
     g_s, g_r = np.zeros((n_cells, n)), np.zeros((n_cells, n))
     for i, steps in enumerate(spike_steps(data)):
         fired = np.bincount(steps[steps < n], minlength=n).astype(float)
-        g_s[i] = lfilter([1.0], [1.0, -np.exp(-dt / m["tau_sfa"][i])], fired * m["q_sfa"][i])
-        g_r[i] = lfilter([1.0], [1.0, -np.exp(-dt / m["tau_rr"][i])], fired * m["q_rr"][i])
+        for out, tau, q in ((g_s, "tau_sfa", "q_sfa"), (g_r, "tau_rr", "q_rr")):
+            # the engine adds a spike's jump after the step that produced it
+            state = lfilter([1.0], [1.0, -np.exp(-dt / m[tau][i])], fired * m[q][i])
+            out[i] = step_mean(m[tau][i], dt) * state
     col = {k: v[:, None] for k, v in m.items()}
     v_inf, rate = if_family.membrane_inputs(g["exc"], g["inh"], g_s, g_r, col,
                                             conductance[:, None])

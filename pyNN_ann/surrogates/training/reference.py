@@ -43,7 +43,10 @@ def run_protocol(sim, protocol, timestep=None, record_gsyn=False, **setup_kwargs
         sim.Projection(source, cells, sim.FromListConnector(conn_list, column_names=["weight", "delay"]),
                        sim.StaticSynapse(), receptor_type=receptor)
     variables = ["spikes", "v"] + (["gsyn_exc", "gsyn_inh"] if record_gsyn else [])
-    cells.record(variables, sampling_interval=protocol.dt)
+    try:
+        cells.record(variables, sampling_interval=protocol.dt)
+    except Exception:  # e.g. pyNN.nest cannot record v of IF_curr_delta: spikes only
+        cells.record("spikes")
     sim.run(protocol.duration)
     seg = cells.get_data().segments[0]
     out = {"spikes": [np.asarray(st.rescale("ms").magnitude) for st in seg.spiketrains]}

@@ -37,6 +37,7 @@ class HHCondExpSpec:
                              "w_exc": (0.002, 0.02), "w_inh": (0.02, 0.1),
                              "max_rate": 40000.0},
     }
+    reference = "neuron-cvode"  # the converged reference (validation label)
     # reference cells simulated per regime by `pynn-ann train`, and their seeds
     training_sets = (("standard", 340, 1), ("high_conductance", 340, 2))
 
@@ -70,6 +71,9 @@ class IFSpec:
 
     def __init__(self, name, cells):
         self.name = name
+        # the converged reference (validation label): pyNN.neuron has no IF_curr_delta;
+        # NEST integrates it exactly (spikes on a 0.01 ms grid; v is not recordable)
+        self.reference = "nest-dt0.01" if name == "IF_curr_delta" else "neuron-cvode"
         self.synapse_type, self.shape = if_family.SYNAPSES[name]
         self.training_sets = (("standard", cells, 11 + sorted(if_family.SYNAPSES).index(name)),)
 
