@@ -7,6 +7,10 @@ by KL divergence (the network criterion of docs/results.md). With ``--repeat``, 
 reference is run a second time with another seed (``rng_seed`` passed through
 ``setup`` is not universal, so the script must take a seed option, e.g.
 ``--seed-option "--seed {seed}"``) to give the reference-vs-reference divergence.
+Without a seed option, the second reference run shifts every seed the script gives
+``NumpyRNG`` and ``setup(rng_seed=...)`` instead (``--reseed``).
+``--reference-option use_cvode=True`` (repeatable) passes setup() options to the
+reference runs, e.g. a converged pyNN.neuron.
 """
 
 import argparse
@@ -21,12 +25,16 @@ import numpy as np
 from . import metrics
 
 
-def capture(simulator, script, args, timeout=None):
-    """Run ``script`` on ``pyNN.<simulator>`` in a fresh process; returns its capture."""
+def capture(simulator, script, args, timeout=None, reseed=0, setup_options=()):
+    """Run ``script`` on ``pyNN.<simulator>`` in a fresh process; returns its capture.
+    ``reseed`` and ``setup_options`` (``key=value`` strings): see ``capture``."""
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "capture.pkl")
-        cmd = [sys.executable, "-m", "pyNN_ann.validation.capture", simulator, out, script,
-               *args]
+        flags = ["--reseed", str(reseed)] if reseed else []
+        for option in setup_options:
+            flags += ["--setup-option", option]
+        cmd = [sys.executable, "-m", "pyNN_ann.validation.capture", *flags, simulator, out,
+               script, *args]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                               cwd=os.path.dirname(os.path.abspath(script)) or None)
         if proc.returncode != 0 or not os.path.exists(out):
@@ -123,7 +131,11 @@ def main(argv=None):
     p.add_argument("--simulator", default="ann", help="tested backend (default ann)")
     p.add_argument("--reference", default="neuron", help="reference backend (default neuron)")
     p.add_argument("--repeat", action="store_true",
-                   help="run the reference twice (needs --seed-option) for a baseline")
+                   help="run the reference twice, with other seeds, for a baseline")
+    p.add_argument("--reseed", type=int, default=1000,
+                   help="seed shift of the baseline run when there is no --seed-option")
+    p.add_argument("--reference-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="setup() option of the reference runs (e.g. use_cvode=True)")
     p.add_argument("--seed-option", default=None,
                    help='how the script takes a seed, e.g. "--seed {seed}"')
     p.add_argument("--output", default="compare_report")
@@ -139,12 +151,14 @@ def main(argv=None):
     seeded = (lambda s: script_args + args.seed_option.format(seed=s).split()) \
         if args.seed_option else (lambda s: script_args)
     test = capture(args.simulator, args.script, seeded(1), args.timeout)
-    reference = capture(args.reference, args.script, seeded(1), args.timeout)
+    ref_options = args.reference_option
+    reference = capture(args.reference, args.script, seeded(1), args.timeout,
+                        setup_options=ref_options)
     baseline = None
     if args.repeat:
-        if not args.seed_option:
-            p.error("--repeat needs --seed-option")
-        baseline = capture(args.reference, args.script, seeded(2), args.timeout)
+        baseline = capture(args.reference, args.script, seeded(2), args.timeout,
+                           reseed=0 if args.seed_option else args.reseed,
+                           setup_options=ref_options)
     rows = compare_captures(test, reference, baseline)
     print(write_report(rows, test, reference, args.output, command))
     print(f"\nreport: {os.path.join(args.output, 'compare.md')}")

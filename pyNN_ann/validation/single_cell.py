@@ -250,7 +250,9 @@ def main(argv=None):
         for ct, m in result.items():
             ann = m["results"].get("ann", {})
             if ann.get("error") is None and "short" in ann:
-                registry.store_accuracy(ct, args.regime, to_json(
+                model = getattr(SPECS[ct], "model", ct)  # a shared surrogate: per type
+                key = args.regime if model == ct else f"{ct} ({args.regime})"
+                registry.store_accuracy(model, key, to_json(
                     {"protocol": m["protocol"], "reference": m["reference"],
                      **{k: ann[k] for k in ("short", "long", "drift") if k in ann},
                      "command": command}))
