@@ -13,7 +13,10 @@ to the whole cell vector at once (unused rules have neutral constants):
   (``mean_*``), not its value at the step's start: with synaptic time constants
   near dt the two differ a lot.
 * ``reset`` 1: on crossing ``threshold`` v is set to ``v_reset`` and held there
-  for ``refrac_steps`` steps (integrate-and-fire). ``reset`` 0: a spike is an upward
+  for ``tau_refrac`` ms (integrate-and-fire). The clamp is timed from the crossing
+  time within the step (linear interpolation) and released within a step, so that
+  refractory periods do not round to the grid; spikes are reported at the grid
+  point that ends the step. ``reset`` 0: a spike is an upward
   crossing of ``threshold`` and v is left to the surrogate (Hodgkin-Huxley).
 * spike-triggered conductances g_s, g_r (nS): jump by q_sfa, q_rr at each spike,
   decay with tau_sfa, tau_rr.
@@ -23,7 +26,7 @@ import numpy as np
 
 from ..surrogates import if_family
 
-COLUMNS = ("threshold", "v_reset", "refrac_steps", "reset", "delta", "conductance",
+COLUMNS = ("threshold", "v_reset", "tau_refrac", "reset", "delta", "conductance",
            "decay_E", "decay_I", "kick_g_E", "kick_g_I", "kick_x_E", "kick_x_I",
            "alpha_dt_E", "alpha_dt_I", "mean_g_E", "mean_g_I", "mean_x_E", "mean_x_I",
            "e_rev_E", "e_rev_I", "i_ext",
@@ -79,7 +82,7 @@ def if_columns(parameters, synapses, dt):
         cols.update({f"{name}_{key}": value for name, value in zip(
             ("decay", "kick_g", "kick_x", "alpha_dt", "mean_g", "mean_x"), values)})
     cols.update(threshold=p["v_thresh"], v_reset=p["v_reset"], reset=1.0,
-                refrac_steps=np.round(p["tau_refrac"] / dt),
+                tau_refrac=p["tau_refrac"],
                 delta=1.0 if shape == "delta" else 0.0,
                 conductance=1.0 if kind == "conductance" else 0.0,
                 e_rev_E=p["e_rev_E"], e_rev_I=p["e_rev_I"], i_ext=p["i_offset"],

@@ -35,8 +35,9 @@ class ChunkRunner:
     """
 
     def __init__(self, models, n_cells, n_poisson, n_array, ring_slots, signals,
-                 spike_index, seed, senders, injected=()):
+                 spike_index, seed, senders, injected=(), dt=0.1):
         self.models = models
+        self.dt = float(dt)
         self.n_cells, self.n_poisson, self.n_array = n_cells, n_poisson, n_array
         self.n_total = n_cells + n_poisson + n_array
         self.slots = ring_slots
@@ -82,7 +83,8 @@ class ChunkRunner:
         g_inh = state["g_inh"] + arr_i * c["kick_g_I"]
         x_exc = state["x_exc"] + arr_e * c["kick_x_E"]
         x_inh = state["x_inh"] + arr_i * c["kick_x_I"]
-        refractory = state["refrac"] > 0
+        refrac = state["refrac"]  # ms of clamp left, from t_k
+        refractory = refrac > 0
         v = state["v"] + tf.where(refractory, 0.0, c["delta"] * (arr_e + arr_i))
         new_v, new_models, monitor_a, monitor_b = [], [], [], []
         for (cell, start, stop, kind), ms in zip(self.models, state["models"]):
@@ -112,10 +114,19 @@ class ChunkRunner:
         v_pred = tf.concat(new_v, 0) if new_v else v
         threshold = c["threshold"]
         resets = c["reset"] > 0
-        spikes = (~refractory & (v_pred >= threshold)
+        dt = self.dt
+        clamped = refrac >= dt * (1 - 1e-4)
+        free_from = tf.where(clamped, dt, refrac)  # the clamp ends this far into the step
+        v_pred = v + (1.0 - free_from / dt) * (v_pred - v)
+        spikes = (~clamped & (v_pred >= threshold)
                   & (resets | (v < threshold)))  # reset models: at or above threshold
-        v_new = tf.where(resets & (spikes | refractory), c["v_reset"], v_pred)
-        refrac = tf.where(spikes, c["refrac_steps"], tf.maximum(state["refrac"] - 1.0, 0.0))
+        # crossing time within the free part of the step, by linear interpolation
+        crossing = tf.clip_by_value(
+            tf.math.divide_no_nan(threshold - v, v_pred - v), 0.0, 1.0)
+        clamp_left = c["tau_refrac"] - (1.0 - crossing) * (dt - free_from)
+        v_new = tf.where(resets & (spikes | clamped), c["v_reset"], v_pred)
+        refrac = tf.where(spikes & resets, tf.maximum(clamp_left, 0.0),
+                          tf.maximum(refrac - dt, 0.0))
         fired = tf.cast(spikes, tf.float32)
         peak = lambda old, parts: tf.maximum(old, tf.concat(parts, 0)) if parts else old  # noqa
         # decay to t_{k+1}; arrivals due at k+1 are added at the next step

@@ -397,7 +397,7 @@ class Engine:
                            for ct, a, b in models]
             self._runner = ChunkRunner(model_cells, n_cells, n_poisson, n_array, slots,
                                        signals, spike_index, self.seed, self._senders,
-                                       injected)
+                                       injected, self.dt)
             if old_ring is not None:
                 self._runner.ring.assign(old_ring)
             elif self.step > 0 and self._layout_key is not None:
