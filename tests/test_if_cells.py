@@ -60,8 +60,8 @@ def test_tau_m_outside_domain_is_refused(sim):
     with pytest.raises(InvalidParameterValueError, match="tau_m = 500"):
         sim.Population(3, sim.IF_cond_exp(tau_m=500.0))
     pop = sim.Population(3, sim.IF_curr_exp())
-    with pytest.raises(InvalidParameterValueError, match=r"tau_syn_E .*\[0\.2, 40"):
-        pop.set(tau_syn_E=0.01)
+    with pytest.raises(InvalidParameterValueError, match=r"tau_syn_E .*\[0\.1, 40"):
+        pop.set(tau_syn_E=0.05)
 
 
 def test_set_between_runs_changes_firing(sim):

@@ -97,7 +97,7 @@ class Surrogate:
         """Raise :class:`OutOfDomainError` if any value lies outside the trained domain."""
         domain = self.metadata["domain"]
         hint = (f"Train a specialised surrogate with `pynn-ann train {self.celltype}` "
-                "after widening its domain in pyNN_ann/surrogates/training/specs.py.")
+                "after widening its training domain (pyNN_ann/surrogates/training/).")
         for name, values in parameters.items():
             values = np.atleast_1d(np.asarray(values, dtype=float))
             if name in domain["fixed"]:
