@@ -88,8 +88,8 @@ class IFSpec:
         p["i_offset"] = np.where(rng.random(size) < 0.5, 0.0,
                                  rheobase * rng.uniform(-0.5, 1.5, size))
         if self.shape != "delta":
-            p["tau_syn_E"] = _log_uniform(rng, 0.2, 40.0, size)
-            p["tau_syn_I"] = _log_uniform(rng, 0.2, 40.0, size)
+            p["tau_syn_E"] = _log_uniform(rng, 0.1, 40.0, size)
+            p["tau_syn_I"] = _log_uniform(rng, 0.1, 40.0, size)
         if self.synapse_type == "conductance":
             p["e_rev_E"] = np.where(rng.random(size) < 0.7, 0.0, rng.uniform(-10, 10, size))
             p["e_rev_I"] = np.where(rng.random(size) < 0.5, -80.0, rng.uniform(-95, -65, size))

@@ -16,7 +16,7 @@ from .. import if_family
 # potentials need no range of their own: the inputs they produce are checked at run
 # time against the trained input range. tau_m bounds the slowest rate; the synaptic
 # time constants shape how fast the inputs change within a step.
-DOMAIN = {"tau_m": [3.0, 100.0], "tau_syn_E": [0.2, 40.0], "tau_syn_I": [0.2, 40.0],
+DOMAIN = {"tau_m": [3.0, 100.0], "tau_syn_E": [0.1, 40.0], "tau_syn_I": [0.1, 40.0],
           "cm": [1e-3, 1e3], "tau_refrac": [0.0, 1e6], "tau_sfa": [1e-3, 1e6],
           "tau_rr": [1e-3, 1e6], "q_sfa": [0.0, 1e6], "q_rr": [0.0, 1e6]}
 
