@@ -13,7 +13,9 @@ from pyNN.space import Space
 
 from . import simulator
 from .populations import engine_addresses
-from .standardmodels.synapses import StaticSynapse
+from .standardmodels.synapses import StaticSynapse, TsodyksMarkramSynapse
+
+SUPPORTED_SYNAPSES = (StaticSynapse, TsodyksMarkramSynapse)
 
 
 def check_delays(delays, state):
@@ -93,11 +95,13 @@ class Projection(common.Projection):
         common.Projection.__init__(self, presynaptic_population, postsynaptic_population,
                                    connector, synapse_type, source, receptor_type,
                                    space, label)
-        if not isinstance(self.synapse_type, StaticSynapse):
+        if not isinstance(self.synapse_type, SUPPORTED_SYNAPSES):
             raise NotImplementedError(
                 f"pyNN.ann does not support {type(self.synapse_type).__name__} yet "
-                "(only StaticSynapse)")
-        self._pending = {"pre": [], "post": [], "weight": [], "delay": []}
+                "(StaticSynapse and TsodyksMarkramSynapse are available)")
+        self._names = list(self.synapse_type.get_native_names())
+        self._pending = {name: [] for name in ["pre", "post"] + self._names}
+        self._initial_u = None
         self._blocks = []  # (engine synapse id, positions in this projection)
         connector.connect(self)
         self._flush()
@@ -115,7 +119,7 @@ class Projection(common.Projection):
             return
         self._pending["pre"].append(pre)
         self._pending["post"].append(np.full(n, int(postsynaptic_index), dtype=int))
-        for name in ("weight", "delay"):
+        for name in self._names:
             value = np.asarray(connection_parameters[name], dtype=float)
             self._pending[name].append(np.broadcast_to(value.ravel() if value.ndim else value,
                                                        (n,)))
@@ -127,8 +131,8 @@ class Projection(common.Projection):
         if pending["pre"]:
             columns = {name: np.concatenate(arrays) for name, arrays in pending.items()}
         else:
-            columns = {"pre": np.zeros(0, int), "post": np.zeros(0, int),
-                       "weight": np.zeros(0), "delay": np.zeros(0)}
+            columns = {name: np.zeros(0, int if name in ("pre", "post") else float)
+                       for name in pending}
         check_delays(columns["delay"], self._simulator.state)
         self._pre_index = columns["pre"]
         self._post_index = columns["post"]
@@ -139,16 +143,27 @@ class Projection(common.Projection):
         engine = self._simulator.state.engine
         pairs = np.stack([pre_gid, post_gid], axis=1)
         unique_pairs = np.unique(pairs, axis=0)
+        dynamics_kind = getattr(self.synapse_type, "engine_dynamics", None)
+        initial_u = self.synapse_type.default_initial_values.get("u", 0.0) \
+            if dynamics_kind else None
         for pair in unique_pairs:
             if len(unique_pairs) == 1:
                 positions = np.arange(self._pre_index.size)
             else:
                 positions = np.nonzero((pairs == pair).all(axis=1))[0]
-            sid = engine.add_synapses(int(pair[0]), pre_idx[positions],
-                                      int(pair[1]), post_idx[positions],
-                                      columns["weight"][positions],
-                                      columns["delay"][positions],
-                                      self.receptor_type)
+            dynamics = None
+            if dynamics_kind:
+                dynamics = {name: columns[name][positions] for name in self._names
+                            if name not in ("weight", "delay")}
+                dynamics.update(kind=dynamics_kind, u=initial_u)
+            try:
+                sid = engine.add_synapses(int(pair[0]), pre_idx[positions],
+                                          int(pair[1]), post_idx[positions],
+                                          columns["weight"][positions],
+                                          columns["delay"][positions],
+                                          self.receptor_type, dynamics=dynamics)
+            except ValueError as err:
+                raise errors.InvalidParameterValueError(str(err)) from None
             self._blocks.append((sid, positions))
 
     # --- access ---------------------------------------------------------------
@@ -162,9 +177,9 @@ class Projection(common.Projection):
             return self._pre_index
         if name == "postsynaptic_index":
             return self._post_index
-        if name not in ("weight", "delay"):
+        if name not in self._names:
             raise errors.NonExistentParameterError(name, self.synapse_type.__class__.__name__,
-                                                   ["weight", "delay"])
+                                                   self._names)
         values = np.empty(len(self))
         engine = self._simulator.state.engine
         for sid, positions in self._blocks:
@@ -231,9 +246,9 @@ class Projection(common.Projection):
         """Set weights/delays (native names) of all connections in the engine."""
         engine = self._simulator.state.engine
         for name, lazy in parameter_space.items():
-            if name not in ("weight", "delay"):
+            if name not in self._names:
                 raise errors.NonExistentParameterError(
-                    name, self.synapse_type.__class__.__name__, ["weight", "delay"])
+                    name, self.synapse_type.__class__.__name__, self._names)
             if len(self) == 0:
                 continue
             if lazy.is_homogeneous:
@@ -242,10 +257,23 @@ class Projection(common.Projection):
                 values = np.asarray(lazy[self._pre_index, self._post_index], dtype=float)
             if name == "delay":
                 check_delays(values, self._simulator.state)
-            else:
+            elif name == "weight":
                 self.synapse_type.parameter_checks["weight"](values, self)
             for sid, positions in self._blocks:
-                engine.set_synapses(sid, name, values[positions])
+                try:
+                    engine.set_synapses(sid, name, values[positions])
+                except ValueError as err:
+                    raise errors.InvalidParameterValueError(str(err)) from None
 
     def _set_initial_value_array(self, variable, value):
-        raise NotImplementedError("StaticSynapse has no state variables to initialize")
+        """Initial value of a synaptic state variable (``u`` of Tsodyks-Markram)."""
+        if variable != "u" or not getattr(self.synapse_type, "engine_dynamics", None):
+            raise NotImplementedError(f"{type(self.synapse_type).__name__} has no state "
+                                      f"variable {variable!r} to initialize")
+        if value.is_homogeneous:
+            values = np.full(len(self), float(value.evaluate(simplify=True)))
+        else:
+            values = np.asarray(value[self._pre_index, self._post_index], dtype=float)
+        engine = self._simulator.state.engine
+        for sid, positions in self._blocks:
+            engine.set_synapses(sid, "u", values[positions])

@@ -29,10 +29,12 @@ class SynapseTable:
 
     def compile(self, n_pre):
         """CSR arrays over all projections: row pointer by presynaptic neuron, and
-        per-synapse target, weight and delay (steps)."""
+        per-synapse target, weight and delay (steps); ``order`` maps each CSR
+        position to its position in the projections' concatenation."""
         if not self.projections:
             empty = np.zeros(0, np.int64)
-            return np.zeros(n_pre + 1, np.int64), empty, np.zeros(0, np.float32), empty
+            return {"row_ptr": np.zeros(n_pre + 1, np.int64), "target": empty,
+                    "weight": np.zeros(0, np.float32), "delay": empty, "order": empty}
         pre = np.concatenate([p["pre"] for p in self.projections])
         order = np.argsort(pre, kind="stable")
         row_ptr = np.zeros(n_pre + 1, np.int64)
@@ -40,4 +42,5 @@ class SynapseTable:
         target = np.concatenate([p["target"] for p in self.projections])[order]
         weight = np.concatenate([p["weight"] for p in self.projections])[order].astype(np.float32)
         delay = np.concatenate([p["delay"] for p in self.projections])[order]
-        return row_ptr, target, weight, delay
+        return {"row_ptr": row_ptr, "target": target, "weight": weight, "delay": delay,
+                "order": order}

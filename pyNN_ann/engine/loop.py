@@ -16,12 +16,17 @@ Step k -> k+1, in order:
  5. requested samples and spikes are written into fixed-size chunk buffers.
 """
 
+from types import SimpleNamespace
+
 import tensorflow as tf
 from tensorflow.compiler.tf2xla.python import xla
+
+from . import short_term_plasticity as stp
 
 from ..surrogates import if_family
 
 TILE = 512  # synapses gathered per block of spikes
+_TF_OPS = SimpleNamespace(exp=tf.exp, where=tf.where, abs=tf.abs)
 
 
 class ChunkRunner:
@@ -35,8 +40,9 @@ class ChunkRunner:
     """
 
     def __init__(self, models, n_cells, n_poisson, n_array, ring_slots, signals,
-                 spike_index, seed, senders, injected=(), dt=0.1):
+                 spike_index, seed, senders, injected=(), dt=0.1, plastic=False):
         self.models = models
+        self.plastic = plastic  # synapses with Tsodyks-Markram dynamics
         self.dt = float(dt)
         self.n_cells, self.n_poisson, self.n_array = n_cells, n_poisson, n_array
         self.n_total = n_cells + n_poisson + n_array
@@ -130,7 +136,8 @@ class ChunkRunner:
         fired = tf.cast(spikes, tf.float32)
         peak = lambda old, parts: tf.maximum(old, tf.concat(parts, 0)) if parts else old  # noqa
         # decay to t_{k+1}; arrivals due at k+1 are added at the next step
-        state = {"v": v_new, "refrac": refrac, "models": new_models,
+        carried = {key: state[key] for key in ("stp",) if key in state}
+        state = {"v": v_new, "refrac": refrac, "models": new_models, **carried,
                  "g_exc": (g_exc + c["alpha_dt_E"] * x_exc) * c["decay_E"],
                  "g_inh": (g_inh + c["alpha_dt_I"] * x_inh) * c["decay_I"],
                  "x_exc": x_exc * c["decay_E"], "x_inh": x_inh * c["decay_I"],
@@ -148,8 +155,9 @@ class ChunkRunner:
                                [self.n_array + 1])[:self.n_array]
         return poisson, arrays
 
-    def _transmit(self, ring, k1, spikes, const, start, stop, fan):
-        """Add the weights of the synapses of neurons start..stop that spiked."""
+    def _transmit(self, ring, syn_state, k1, spikes, const, start, stop, fan):
+        """Add the weights of the synapses of neurons start..stop that spiked; with
+        short-term plasticity, the effective weights and the synapses' new state."""
         block = max(1, min(stop - start, TILE // fan))
         n_slots = tf.constant(self.slots, tf.int64)
         width = tf.constant(2 * self.n_cells, tf.int64)
@@ -159,7 +167,7 @@ class ChunkRunner:
         neurons = tf.range(start, stop, dtype=tf.int32)
         offsets = tf.range(fan, dtype=tf.int64)[None, :]
 
-        def one_block(b, ring):
+        def one_block(b, ring, syn_state):
             lo = b * block
             mine = (spikes_i > 0) & (order >= lo) & (order < lo + block)
             slot = tf.where(mine, order - lo, block)
@@ -170,15 +178,35 @@ class ChunkRunner:
             mask = offsets < length[:, None]
             syn = tf.where(mask, first[:, None] + offsets, 0)
             weight = tf.where(mask, tf.gather(const["syn_weight"], syn), 0.0)
-            when = (k1 + tf.gather(const["syn_delay"], syn)) % n_slots
+            delay = tf.gather(const["syn_delay"], syn)
+            if self.plastic:
+                weight, syn_state = self._plastic_weights(weight, syn, mask, k1 + delay,
+                                                          syn_state, const)
+            when = (k1 + delay) % n_slots
             where = when * width + tf.gather(const["syn_target"], syn)
             ring = tf.tensor_scatter_nd_add(ring, tf.reshape(where, (-1, 1)),
                                             tf.reshape(weight, (-1,)))
-            return b + 1, ring
+            return b + 1, ring, syn_state
 
         n_blocks = (count + block - 1) // block
-        _, ring = tf.while_loop(lambda b, _: b < n_blocks, one_block, (0, ring))
-        return ring
+        _, ring, syn_state = tf.while_loop(lambda b, *_: b < n_blocks, one_block,
+                                           (0, ring, syn_state))
+        return ring, syn_state
+
+    def _plastic_weights(self, weight, syn, mask, arrival_step, syn_state, const):
+        """Tsodyks-Markram: effective weights of a tile and the updated synapse state."""
+        on = mask & (tf.gather(const["stp_on"], syn) > 0)
+        t = tf.cast(arrival_step, tf.float32) * self.dt
+        old = {k: tf.gather(syn_state[k], syn) for k in stp.STATE}
+        params = {k: tf.gather(const[f"stp_{k}"], syn) for k in stp.PARAMETERS}
+        effective, new = stp.arrive(_TF_OPS, weight, t, old, params,
+                                    tf.gather(const["stp_tau_syn"], syn))
+        weight = tf.where(on, effective, weight)
+        index = tf.reshape(tf.where(on, syn, tf.shape(syn_state["u"], tf.int64)[0]), (-1, 1))
+        syn_state = {k: tf.tensor_scatter_nd_update(  # the padding row absorbs misses
+            tf.concat([syn_state[k], [0.0]], 0), index, tf.reshape(new[k], (-1,)))[:-1]
+            for k in stp.STATE}
+        return weight, syn_state
 
     # -- the chunk --------------------------------------------------------------
     def _run(self, k0, n_steps, state, const, events, injection):
@@ -197,8 +225,12 @@ class ChunkRunner:
             state, cell_spikes = self._advance_cells(k, state, arrivals, const, injection[i])
             poisson, arrays = self._sources(k1, const, events[i])
             spikes = tf.concat([cell_spikes, poisson, arrays], 0)
+            syn_state = state.get("stp", {})
             for start, stop, fan in self.senders:
-                ring = self._transmit(ring, k1, spikes, const, start, stop, fan)
+                ring, syn_state = self._transmit(ring, syn_state, k1, spikes, const, start,
+                                                 stop, fan)
+            if self.plastic:
+                state = dict(state, stp=syn_state)
             values = {"v": state["v"], "gsyn_exc": state["g_exc"],
                       "gsyn_inh": state["g_inh"], "g_s": state["g_s"], "g_r": state["g_r"]}
             new_buffers = []

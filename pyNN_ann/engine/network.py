@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 
 from ..surrogates import registry
 from . import cell_rules, currents, renewal
+from . import short_term_plasticity as stp
 from .connectivity import SynapseTable
 from .loop import ChunkRunner
 from .recording import SignalBuffer, SpikeBuffer
@@ -173,7 +174,11 @@ class Engine:
         for key, arr in group.state.items():
             arr[cells] = fresh[key][cells]
 
-    def add_synapses(self, pre_gid, pre_index, post_gid, post_index, weight, delay, receptor):
+    def add_synapses(self, pre_gid, pre_index, post_gid, post_index, weight, delay, receptor,
+                     dynamics=None):
+        """One projection's synapses. ``dynamics``: None (static) or
+        {"kind": "tsodyks_markram", "U", "tau_rec", "tau_facil", "u"} (arrays(n) or
+        scalars; "u" is the initial value of the state variable u)."""
         post = self.groups[post_gid]
         if post.kind != "cells":
             raise ValueError("synapses can only target cells, not spike sources")
@@ -183,7 +188,20 @@ class Engine:
         sid = self.synapses.add(np.asarray(pre_index), np.asarray(post_index),
                                 weight, delay_steps)
         self._syn_meta.append((pre_gid, post_gid, receptor))
+        if dynamics is not None:
+            self._add_dynamics(sid, dynamics)
         return sid
+
+    def _add_dynamics(self, sid, dynamics):
+        if dynamics.get("kind") != "tsodyks_markram":
+            raise NotImplementedError(f"synaptic dynamics {dynamics.get('kind')!r}")
+        p = self.synapses.projections[sid]
+        n = len(p["weight"])
+        params = {k: np.broadcast_to(np.asarray(dynamics.get(k, stp.DEFAULTS[k]), float),
+                                     (n,)).copy() for k in stp.PARAMETERS}
+        stp.check(params)
+        u0 = np.broadcast_to(np.asarray(dynamics.get("u", 0.0), float), (n,)).copy()
+        p["stp"] = {"params": params, "u0": u0, "state": stp.initial_state(n, u0)}
 
     def _delay_steps(self, delay):
         delay = np.atleast_1d(np.asarray(delay, dtype=float))
@@ -199,6 +217,10 @@ class Engine:
             return p["weight"].copy()
         if name == "delay":
             return p["delay"] * self.dt
+        if "stp" in p and name in stp.PARAMETERS:
+            return p["stp"]["params"][name].copy()
+        if "stp" in p and name == "u":
+            return p["stp"]["state"]["u"].copy()
         raise KeyError(name)
 
     def set_synapses(self, sid, name, values):
@@ -208,6 +230,13 @@ class Engine:
             p["weight"] = values.astype(np.float64)
         elif name == "delay":
             p["delay"] = self._delay_steps(values)
+        elif "stp" in p and name in stp.PARAMETERS:
+            new = dict(p["stp"]["params"], **{name: values.astype(float)})
+            stp.check(new)
+            p["stp"]["params"] = new
+        elif "stp" in p and name == "u":
+            p["stp"]["u0"] = values.astype(float)
+            p["stp"]["state"]["u"] = values.astype(float)
         else:
             raise KeyError(name)
 
@@ -348,6 +377,9 @@ class Engine:
         for group in self.groups:
             if group.renewal is not None:
                 group.renewal.restart(0.0)
+        for p in self.synapses.projections:
+            if "stp" in p:
+                p["stp"]["state"] = stp.initial_state(len(p["weight"]), p["stp"]["u0"])
         if self._runner is not None:
             self._runner.reset_ring()
 
@@ -387,7 +419,7 @@ class Engine:
         slots = self.synapses.max_delay + 2
         injected = self._injected_cells()
         key = (tuple(models), n_cells, n_poisson, n_array, slots, tuple(self._senders),
-               tuple(injected),
+               self._plastic, tuple(injected),
                tuple((v, tuple(i), e) for v, i, e in signals), tuple(spike_index))
         if key != self._layout_key:
             old_ring = None
@@ -397,7 +429,7 @@ class Engine:
                            for ct, a, b in models]
             self._runner = ChunkRunner(model_cells, n_cells, n_poisson, n_array, slots,
                                        signals, spike_index, self.seed, self._senders,
-                                       injected, self.dt)
+                                       injected, self.dt, plastic=self._plastic)
             if old_ring is not None:
                 self._runner.ring.assign(old_ring)
             elif self.step > 0 and self._layout_key is not None:
@@ -440,7 +472,10 @@ class Engine:
         a_index = np.concatenate(a_index) if a_index else np.zeros(0, np.int64)
         order = np.argsort(a_steps, kind="stable")
         self._array_steps, self._array_index = a_steps[order], a_index[order]
-        row_ptr, target, weight, delay = self._synapse_arrays(offsets, n_cells)
+        csr = self._synapse_arrays(offsets, n_cells)
+        row_ptr, target, weight, delay = (csr[k] for k in ("row_ptr", "target", "weight",
+                                                            "delay"))
+        self._csr_order = csr["order"]
         fanout = np.diff(row_ptr)
         self._senders = [(offsets[g], offsets[g] + grp.size,
                           int(fanout[offsets[g]:offsets[g] + grp.size].max(initial=0)))
@@ -450,7 +485,30 @@ class Engine:
                      p_stop=tf.constant(p_stop), row_ptr=tf.constant(row_ptr),
                      syn_target=tf.constant(target), syn_weight=tf.constant(weight),
                      syn_delay=tf.constant(delay))
+        if self._plastic:
+            const.update(self._stp_columns(cols, n_cells, target))
         return const
+
+    @property
+    def _plastic(self):
+        return any("stp" in p for p in self.synapses.projections)
+
+    def _stp_concat(self, pick, default):
+        """Per-synapse values of every projection (``default`` for static ones), in
+        CSR order."""
+        parts = [pick(p["stp"]) if "stp" in p else np.full(len(p["weight"]), default)
+                 for p in self.synapses.projections]
+        return np.concatenate(parts)[self._csr_order]
+
+    def _stp_columns(self, cols, n_cells, target):
+        decay = np.concatenate([cols["decay_E"], cols["decay_I"]])[target]
+        with np.errstate(divide="ignore"):
+            tau_syn = np.where(decay < 1.0, -self.dt / np.log(decay), 1e9)
+        out = {"stp_on": self._stp_concat(lambda s: np.ones(len(s["u0"])), 0.0),
+               "stp_tau_syn": tau_syn}
+        for k in stp.PARAMETERS:
+            out[f"stp_{k}"] = self._stp_concat(lambda s: s["params"][k], stp.DEFAULTS[k])
+        return {k: tf.constant(v, tf.float32) for k, v in out.items()}
 
     def _synapse_arrays(self, offsets, n_cells):
         table = SynapseTable()
@@ -468,6 +526,9 @@ class Engine:
         cat = lambda key: np.concatenate(  # noqa: E731
             [self.groups[g].state[key] for _, g in order] or [np.zeros(0, np.float32)])
         state = {key: tf.constant(cat(key), tf.float32) for key in CELL_STATE}
+        if self._plastic:
+            state["stp"] = {k: tf.constant(self._stp_concat(lambda s: s["state"][k], 0.0),
+                                           tf.float32) for k in stp.STATE}
         state["peak_a"] = tf.zeros_like(state["v"])
         state["peak_b"] = tf.zeros_like(state["v"])
         state["models"] = []
@@ -480,6 +541,16 @@ class Engine:
         return state
 
     def _store_state(self, state, models):
+        if self._plastic:
+            back = np.empty_like(self._csr_order)
+            back[self._csr_order] = np.arange(len(self._csr_order))
+            start = 0
+            for p in self.synapses.projections:
+                n = len(p["weight"])
+                if "stp" in p:
+                    for k in stp.STATE:
+                        p["stp"]["state"][k] = state["stp"][k].numpy()[back[start:start + n]]
+                start += n
         peaks = (state["peak_a"].numpy(), state["peak_b"].numpy())
         host = {key: state[key].numpy() for key in CELL_STATE}
         for g, group in enumerate(self.groups):

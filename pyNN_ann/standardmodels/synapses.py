@@ -1,8 +1,10 @@
 """
 Standard synapse types of the pyNN.ann backend.
 
-Only static synapses are available so far; the plastic ones are placeholders whose
-construction raises a clear NotImplementedError.
+Static synapses and Tsodyks-Markram short-term plasticity (computed exactly per
+synapse by the engine, ``engine/short_term_plasticity.py``); the other plastic and
+stochastic types are placeholders whose construction raises a clear
+NotImplementedError.
 """
 
 from pyNN.standardmodels import build_translations, synapses
@@ -11,9 +13,9 @@ from ..simulator import state
 from . import unavailable
 
 __all__ = [
-    "StaticSynapse",
+    "StaticSynapse", "TsodyksMarkramSynapse",
     # placeholders: constructing them raises NotImplementedError
-    "TsodyksMarkramSynapse", "SimpleStochasticSynapse", "StochasticTsodyksMarkramSynapse",
+    "SimpleStochasticSynapse", "StochasticTsodyksMarkramSynapse",
     "MultiQuantalSynapse", "ElectricalSynapse", "STDPMechanism", "AdditiveWeightDependence",
     "MultiplicativeWeightDependence", "AdditivePotentiationMultiplicativeDepression",
     "GutigWeightDependence", "SpikePairRule", "Vogels2011Rule",
@@ -31,11 +33,27 @@ class StaticSynapse(synapses.StaticSynapse):
         return state.min_delay
 
 
+class TsodyksMarkramSynapse(synapses.TsodyksMarkramSynapse):
+    __doc__ = synapses.TsodyksMarkramSynapse.__doc__
+    translations = build_translations(
+        ("weight", "weight"),
+        ("delay", "delay"),
+        ("U", "U"),
+        ("tau_rec", "tau_rec"),
+        ("tau_facil", "tau_facil"),
+    )
+    #: the engine's name for these dynamics
+    engine_dynamics = "tsodyks_markram"
+
+    def _get_minimum_delay(self):
+        return state.min_delay
+
+
 def _no_plasticity(name):
-    return unavailable(name, f"does not support {name} yet (only StaticSynapse)")
+    return unavailable(name, f"does not support {name} yet (StaticSynapse and "
+                             "TsodyksMarkramSynapse are available)")
 
 
-TsodyksMarkramSynapse = _no_plasticity("TsodyksMarkramSynapse")
 SimpleStochasticSynapse = _no_plasticity("SimpleStochasticSynapse")
 StochasticTsodyksMarkramSynapse = _no_plasticity("StochasticTsodyksMarkramSynapse")
 MultiQuantalSynapse = _no_plasticity("MultiQuantalSynapse")
