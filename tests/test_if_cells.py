@@ -151,3 +151,36 @@ def test_membrane_inputs_match_the_equation():
                                  ("current", "alpha"), 0.1)
     assert cols["tau_refrac"][0] == 2.0 and cols["conductance"][0] == 0.0
     assert cols["kick_x_E"][0] == pytest.approx(np.e / 2.0)
+
+
+EIF_TYPES = if_family.EIF_CELLTYPES
+
+
+@pytest.mark.parametrize("celltype", EIF_TYPES)
+def test_eif_heterogeneous_population_spikes_resets_and_adapts(sim, celltype):
+    """AdEx: spikes at v_spike, v = v_reset for tau_refrac, w jumps by b at each spike
+    and decays with tau_w between spikes."""
+    rng = NumpyRNG(seed=3)
+    pop = sim.Population(10, getattr(sim, celltype)(
+        tau_m=RandomDistribution("uniform", (8.0, 15.0), rng=rng), tau_refrac=2.0,
+        a=2.0, b=0.05, tau_w=100.0, i_offset=0.8))
+    pop.record(["spikes", "v", "w"])
+    sim.run(400.0)
+    seg = pop.get_data().segments[0]
+    v = seg.filter(name="v")[0].magnitude
+    w = seg.filter(name="w")[0].magnitude
+    v_spike = pop.get("v_spike")
+    assert np.all(v <= v_spike + 1e-4)
+    for i, st in enumerate(seg.spiketrains):
+        times = np.asarray(st.magnitude)
+        assert len(times) > 3
+        k = int(round(times[0] / 0.1))
+        np.testing.assert_allclose(v[k:k + 20, i], pop.get("v_reset"), atol=1e-4)
+        assert w[k, i] - w[k - 1, i] == pytest.approx(0.05, abs=0.01)
+        isi = np.diff(times)
+        assert isi[-1] > isi[0]  # spike-frequency adaptation
+
+
+def test_eif_domain(sim):
+    with pytest.raises(InvalidParameterValueError, match="delta_T = 0"):
+        sim.Population(2, sim.EIF_cond_exp_isfa_ista(delta_T=0.0))

@@ -96,17 +96,21 @@ class ChunkRunner:
         for (cell, start, stop, kind), ms in zip(self.models, state["models"]):
             sl = slice(start, stop)
             ones = tf.ones_like(v[sl])
-            if kind == "membrane":
+            if kind in ("membrane", "exp_membrane"):
                 params = {key: c[key][sl] for key in (
-                    "cm", "tau_m", "v_rest", "e_rev_E", "e_rev_I", "e_rev_sfa", "e_rev_rr")}
-                params["i_offset"] = i_ext[sl]
+                    "cm", "tau_m", "v_rest", "e_rev_E", "e_rev_I", "e_rev_sfa", "e_rev_rr",
+                    "delta_T", "v_thresh")}
+                params["i_offset"] = i_ext[sl] - state["w"][sl]
                 mean = lambda g, x, key: (c["mean_g_" + key][sl] * g[sl]  # noqa: E731
                                           + c["mean_x_" + key][sl] * x[sl])
                 v_inf, rate = if_family.membrane_inputs(
                     mean(g_exc, x_exc, "E"), mean(g_inh, x_inh, "I"),
                     c["mean_s"][sl] * state["g_s"][sl], c["mean_r"][sl] * state["g_r"][sl],
                     params, c["conductance"][sl])
-                inputs = tf.stack([v_inf, rate, v[sl], ones], axis=1)
+                columns = [v_inf, rate]
+                if kind == "exp_membrane":
+                    columns += [params["delta_T"], params["v_thresh"], params["tau_m"]]
+                inputs = tf.stack(columns + [v[sl], ones], axis=1)
                 monitor_a.append(rate)
                 monitor_b.append(tf.abs(v_inf - v[sl]))
             else:
@@ -141,6 +145,9 @@ class ChunkRunner:
                  "g_exc": (g_exc + c["alpha_dt_E"] * x_exc) * c["decay_E"],
                  "g_inh": (g_inh + c["alpha_dt_I"] * x_inh) * c["decay_I"],
                  "x_exc": x_exc * c["decay_E"], "x_inh": x_inh * c["decay_I"],
+                 "w": (state["w"] * c["decay_w"] + fired * c["b"] + c["a"] * (
+                     0.5 * (v + tf.minimum(v_pred, threshold)) - c["v_rest"])
+                     * (1.0 - c["decay_w"])),
                  "g_s": state["g_s"] * c["decay_s"] + fired * c["q_sfa"],
                  "g_r": state["g_r"] * c["decay_r"] + fired * c["q_rr"],
                  "peak_a": peak(state["peak_a"], monitor_a),
@@ -232,7 +239,8 @@ class ChunkRunner:
             if self.plastic:
                 state = dict(state, stp=syn_state)
             values = {"v": state["v"], "gsyn_exc": state["g_exc"],
-                      "gsyn_inh": state["g_inh"], "g_s": state["g_s"], "g_r": state["g_r"]}
+                      "gsyn_inh": state["g_inh"], "g_s": state["g_s"], "g_r": state["g_r"],
+                      "w": state["w"]}
             new_buffers = []
             for buf, (var, idx, every), first in zip(buffers, self.signals, first_sample):
                 row = tf.where(k1 % every == 0, k1 // every - first, n_steps // every + 1)

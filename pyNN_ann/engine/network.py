@@ -20,10 +20,10 @@ from .loop import ChunkRunner
 from .recording import SignalBuffer, SpikeBuffer
 
 RECEPTORS = ("excitatory", "inhibitory")
-SIGNALS = ("v", "gsyn_exc", "gsyn_inh", "g_s", "g_r")
+SIGNALS = ("v", "gsyn_exc", "gsyn_inh", "g_s", "g_r", "w")
 STATE_OF_SIGNAL = {"v": "v", "gsyn_exc": "g_exc", "gsyn_inh": "g_inh", "g_s": "g_s",
-                   "g_r": "g_r"}
-CELL_STATE = ("v", "g_exc", "g_inh", "x_exc", "x_inh", "g_s", "g_r", "refrac")
+                   "g_r": "g_r", "w": "w"}
+CELL_STATE = ("v", "g_exc", "g_inh", "x_exc", "x_inh", "g_s", "g_r", "w", "refrac")
 DEFAULT_SEED = 12345  # as in NEST, runs are reproducible unless a seed is chosen
 MAX_CHUNK_STEPS = 5000
 MAX_CHUNK_VALUES = 20_000_000  # recorded values per chunk before handing to the host
@@ -90,7 +90,7 @@ class Engine:
         """Cells run by the surrogate ``celltype``. Integrate-and-fire membranes take
         membrane parameters (``if_family``) and ``synapses`` = (type, shape)."""
         surrogate, _ = self._surrogate(celltype)
-        if surrogate.kind == "membrane" and synapses is None:
+        if surrogate.is_membrane and synapses is None:
             raise ValueError(f"{celltype}: synapses=(type, shape) is required")
         surrogate.check_parameters(parameters)
         initial = dict(initial or {})
@@ -348,14 +348,16 @@ class Engine:
     def _initial_state(self, group):
         surrogate, cell = self._surrogate(group.celltype)
         inputs = None
-        if surrogate.kind == "membrane":  # its memory starts as if at rest for ever
-            inputs = np.stack(cell_rules.if_rest_inputs(group.parameters, group.synapses),
-                              axis=1).astype(np.float32)
+        if surrogate.is_membrane:  # its memory starts as if at rest for ever
+            inputs = np.stack(cell_rules.if_rest_inputs(
+                group.parameters, group.synapses, group.initial["v"],
+                group.initial.get("w", 0.0), surrogate.kind == "exp_membrane"),
+                axis=1).astype(np.float32)
         v0, buf, h, c = [np.array(x) for x in cell.initial_state(group.initial["v"], inputs)]
         state = {"v": v0[:, 0].astype(np.float32), "buffer": buf, "h": h, "c": c}
         zero = np.zeros(group.size, np.float32)
         for key, name in (("g_exc", "gsyn_exc"), ("g_inh", "gsyn_inh"), ("g_s", "g_s"),
-                          ("g_r", "g_r")):
+                          ("g_r", "g_r"), ("w", "w")):
             state[key] = group.initial.get(name, zero).astype(np.float32)
         state.update(x_exc=zero.copy(), x_inh=zero.copy(), refrac=zero.copy())
         return state
@@ -451,7 +453,7 @@ class Engine:
             sl = slice(off, off + group.size)
             if group.kind == "cells":
                 surrogate, _ = self._surrogate(group.celltype)
-                if surrogate.kind == "membrane":
+                if surrogate.is_membrane:
                     mine = cell_rules.if_columns(group.parameters, group.synapses, self.dt)
                 else:
                     mine = cell_rules.hh_columns(surrogate, group.parameters, self.dt)
