@@ -36,7 +36,7 @@ def synaptic_conductance(spike_times, weights, tau, delay, n_samples, dt):
 def _chunk(args):
     spec_name, regime, size, duration, dt, seed = args
     protocol = random_protocol(SPECS[spec_name], size, duration, dt=dt, seed=seed,
-                               regime=regime)
+                               regime=regime, training=True)
     return protocol, run_in_subprocess(protocol)
 
 

@@ -102,14 +102,17 @@ def modulated_poisson(rng, mean_rate, duration, dt, mean_segment=150.0, spread=2
     return steps * dt
 
 
-def random_protocol(celltype_spec, size, duration, dt=0.1, seed=0, regime="standard"):
-    """Draw ``size`` random cells and inputs within ``celltype_spec``'s training domain.
+def random_protocol(celltype_spec, size, duration, dt=0.1, seed=0, regime="standard",
+                    training=False):
+    """Draw ``size`` random cells and inputs within ``celltype_spec``'s domain.
 
-    ``celltype_spec`` provides ``sample_parameters(rng, size)``, ``v_init_range`` and
-    ``input_regimes[regime]`` (ranges of mean conductances and weights of the drive).
+    ``celltype_spec`` provides ``sample_parameters(rng, size, training)``,
+    ``v_init_range`` and ``input_regimes[regime]`` (ranges of mean conductances and
+    weights of the drive). ``training`` selects the training distribution where a
+    spec's differs from its (wider) validation distribution.
     """
     rng = np.random.default_rng(seed)
-    params = celltype_spec.sample_parameters(rng, size)
+    params = celltype_spec.sample_parameters(rng, size, training=training)
     if hasattr(celltype_spec, "sample_inputs"):  # drive relative to each cell's scales
         v_init = celltype_spec.sample_v_init(rng, params, size)
         g_e, g_i, w_e, w_i = celltype_spec.sample_inputs(rng, params, size, regime)

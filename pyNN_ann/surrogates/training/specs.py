@@ -41,7 +41,7 @@ class HHCondExpSpec:
     # reference cells simulated per regime by `pynn-ann train`, and their seeds
     training_sets = (("standard", 340, 1), ("high_conductance", 340, 2))
 
-    def sample_parameters(self, rng, size):
+    def sample_parameters(self, rng, size, training=False):
         p = {k: np.full(size, v) for k, v in self.fixed.items()}
         p["e_rev_leak"] = rng.uniform(-70.0, -55.0, size)
         p["e_rev_E"] = np.where(rng.random(size) < 0.7, 0.0, rng.uniform(-10, 10, size))
@@ -77,7 +77,13 @@ class IFSpec:
         self.training_sets = (("standard", cells, seed),)
         self.model = if_family.MODELS[name]
 
-    def sample_parameters(self, rng, size):
+    # synaptic time constants (ms) of the training data; held-out validation protocols
+    # reach down to 0.1 ms (Brunel's network), beyond the training data
+    training_tau_syn = (0.2, 40.0)
+    validation_tau_syn = (0.1, 40.0)
+
+    def sample_parameters(self, rng, size, training=False):
+        tau_syn = self.training_tau_syn if training else self.validation_tau_syn
         p = {"tau_m": _log_uniform(rng, 3.0, 100.0, size),
              "cm": _log_uniform(rng, 0.1, 2.0, size),
              "v_rest": rng.uniform(-80.0, -55.0, size)}
@@ -88,8 +94,8 @@ class IFSpec:
         p["i_offset"] = np.where(rng.random(size) < 0.5, 0.0,
                                  rheobase * rng.uniform(-0.5, 1.5, size))
         if self.shape != "delta":
-            p["tau_syn_E"] = _log_uniform(rng, 0.1, 40.0, size)
-            p["tau_syn_I"] = _log_uniform(rng, 0.1, 40.0, size)
+            p["tau_syn_E"] = _log_uniform(rng, *tau_syn, size)
+            p["tau_syn_I"] = _log_uniform(rng, *tau_syn, size)
         if self.synapse_type == "conductance":
             p["e_rev_E"] = np.where(rng.random(size) < 0.7, 0.0, rng.uniform(-10, 10, size))
             p["e_rev_I"] = np.where(rng.random(size) < 0.5, -80.0, rng.uniform(-95, -65, size))
