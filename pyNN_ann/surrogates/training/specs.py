@@ -159,7 +159,7 @@ class EIFSpec(IFSpec):
 
     model = if_family.EIF_MODEL
 
-    def sample_parameters(self, rng, size):
+    def sample_parameters(self, rng, size, training=False):
         p = {"tau_m": _log_uniform(rng, 5.0, 50.0, size),
              "cm": _log_uniform(rng, 0.1, 1.0, size),
              "v_rest": rng.uniform(-75.0, -60.0, size)}
