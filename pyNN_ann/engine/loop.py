@@ -245,8 +245,9 @@ class ChunkRunner:
 
         def active(name):
             _, lags, _ = self.stdp["passes"][name]
-            past = [tf.gather(history[(k1 - lag) % length], const[f"stdp_{name}_neurons"])
-                    for lag in lags]
+            # tf.gather, not indexing: a strided slice would make XLA specialise on k0
+            past = [tf.gather(tf.gather(history, (k1 - lag) % length),
+                              const[f"stdp_{name}_neurons"]) for lag in lags]
             return tf.reshape(tf.stack(past, axis=1), [-1])  # row = neuron x lags + lag
 
         def events(name, rule):
