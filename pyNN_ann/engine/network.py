@@ -467,13 +467,16 @@ class Engine:
                                        signals, spike_index, self.seed, self._senders,
                                        injected, self.dt, plastic=self._plastic,
                                        stdp=self._stdp_info)
+            dropped = old_ring is None
             if old_ring is not None:
                 self._runner.ring.assign(old_ring)
             history = self._runner.history
-            if old_history is not None and history is not None \
-                    and old_history.shape == tuple(history.shape):
-                history.assign(old_history)
-            elif self.step > 0 and self._layout_key is not None:
+            if old_history is not None and history is not None:
+                if old_history.shape == tuple(history.shape):
+                    history.assign(old_history)
+                else:  # other STDP delays: the spikes of the last steps are forgotten
+                    dropped = True
+            if dropped and self.step > 0 and self._layout_key is not None:
                 import warnings
                 warnings.warn("the network changed after the simulation started: spikes "
                               "in transit were dropped")
