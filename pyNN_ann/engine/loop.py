@@ -45,7 +45,8 @@ class ChunkRunner:
     ``spike_index`` the global neuron indices whose spikes are kept; ``senders``
     the (start, stop, max fan-out) of each group of presynaptic neurons; ``stdp``
     None or {"history": steps of spike history, "n": synapses,
-    "passes": {name: (rows' neurons, lags, fan)}} (see ``stdp_tables``).
+    "passes": {name: (rows' neurons, lags, fan)}} (see ``stdp_tables``); the STDP
+    state arrays have one padding entry after the n synapses.
     """
 
     def __init__(self, models, n_cells, n_poisson, n_array, ring_slots, signals,
@@ -256,10 +257,11 @@ class ChunkRunner:
                 old = {k: tf.gather(state[k], syn) for k in stdp_rule.STATE}
                 cols = {k: tf.gather(const["stdp_" + k], syn) for k in stdp_rule.COLUMNS}
                 new = rule(_TF_OPS, old, k1, self.dt, cols)
+                # the state's last entry pads: it absorbs the misses
                 index = tf.reshape(tf.where(mask, syn, self.stdp["n"]), (-1, 1))
-                return {k: tf.tensor_scatter_nd_update(  # the padding row absorbs misses
-                    tf.concat([state[k], tf.zeros([1], state[k].dtype)], 0), index,
-                    tf.reshape(new[k], (-1,)))[:-1] for k in stdp_rule.STATE}
+                return {k: tf.tensor_scatter_nd_update(state[k], index,
+                                                       tf.reshape(new[k], (-1,)))
+                        for k in stdp_rule.STATE}
             return update
 
         for name, rule in (("pre", stdp_rule.on_pre), ("post", stdp_rule.on_post)):

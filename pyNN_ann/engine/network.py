@@ -612,8 +612,8 @@ class Engine:
             state["stp"] = {k: tf.constant(self._stp_concat(lambda s: s["state"][k], 0.0),
                                            tf.float32) for k in stp.STATE}
         if self._stdp_info is not None:
-            state["stdp"] = {k: tf.constant(stdp_tables.concat(
-                self.synapses.projections, lambda s: s["state"][k]),
+            state["stdp"] = {k: tf.constant(np.append(stdp_tables.concat(  # + padding
+                self.synapses.projections, lambda s: s["state"][k]), 0),
                 tf.int64 if k.startswith("t_") else tf.float32) for k in stdp.STATE}
         state["peak_a"] = tf.zeros_like(state["v"])
         state["peak_b"] = tf.zeros_like(state["v"])
@@ -639,7 +639,7 @@ class Engine:
                 start += n
         if "stdp" in state:
             stdp_tables.store(self.synapses.projections,
-                              {k: v.numpy() for k, v in state["stdp"].items()})
+                              {k: v.numpy()[:-1] for k, v in state["stdp"].items()})
         peaks = (state["peak_a"].numpy(), state["peak_b"].numpy())
         host = {key: state[key].numpy() for key in CELL_STATE}
         for g, group in enumerate(self.groups):

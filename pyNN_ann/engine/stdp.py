@@ -21,15 +21,18 @@ so the weight changes only at presynaptic events, and post-before-pre pairs are
 applied at the next presynaptic event. Per timing rule and weight dependence:
 
 * SpikePairRule (all pairs): keep = 1, a+ = A_plus, a- = A_minus, c_pre = 0, with
-  additive        F+ = F- = w_max                               bounds: clip
-  multiplicative  F+ = w_max - w, F- = w - w_min                bounds: w <= 0 stays 0
+  additive        F+ = F- = w_max
+  multiplicative  F+ = w_max - w, F- = w - w_min   (and a weight <= 0 stays 0:
+                                                    NEURON's pruning, wprune = 0)
   add.-pot.-mult.-dep.  F+ = 1, F- = w - w_min
   Gutig           F+ = (w_max - w)^mu_plus, F- = (w - w_min)^mu_minus
 * Vogels2011Rule (nearest spike, additive only): keep = 0, a+ = 1, a- = -1,
-  tau+ = tau- = tau, F+ = F- = eta, c_pre = -2 rho tau eta, bounds: clip.
+  tau+ = tau- = tau, F+ = F- = eta, c_pre = -2 rho tau eta.
 
-``bounds`` always ends with a clip to [w_min, w_max]; NEURON clips only the additive
-rules (its soft-bound rules can overshoot, or give NaN for Gutig). Initial state:
+``bounds`` ends with a clip to [w_min, w_max] for every rule. NEURON clips only the
+additive rules; its soft-bound rules agree with this one as long as their weights
+stay within bounds, which they leave only for large amplitudes (multiplicative and
+add.-pot.-mult.-dep. weights then overshoot, Gutig ones become NaN). Initial state:
 P = M = dw = 0, t_pre = t_post = 0 (NEURON: -1e12 for Vogels; no difference, as the
 traces start at 0). At equal times, presynaptic events come before postsynaptic ones
 and before the arrivals that use the weight (NEURON advances the presynaptic event by
