@@ -113,6 +113,50 @@ def _expected(prj, pre_trains, post_trains, delays, ddf, timing, dependence, w0=
     return w
 
 
+ENGINE_NAMES = {"SpikePairRule": "spike_pair", "Vogels2011Rule": "vogels2011",
+                "AdditiveWeightDependence": "additive",
+                "MultiplicativeWeightDependence": "multiplicative",
+                "AdditivePotentiationMultiplicativeDepression":
+                    "additive_potentiation_multiplicative_depression",
+                "GutigWeightDependence": "gutig"}
+
+
+@pytest.mark.parametrize("timing, dependence", RULES, ids=[d[0] for _, d in RULES])
+def test_rule_functions_match_the_reference(timing, dependence):
+    """The engine's tensor functions, run with NumPy, against the reference."""
+    from pyNN_ann.engine import stdp
+    rng = np.random.default_rng(2)
+    pre, post = _train(rng, 50.0, 400.0), _train(rng, 40.0, 400.0)
+    kinds = ENGINE_NAMES[timing[0]], ENGINE_NAMES[dependence[0]]
+    params = {k: stdp.DEFAULTS[k] for k in stdp.parameter_names(*kinds)}
+    params.update(timing[1], **dependence[1])
+    cols = stdp.columns(*kinds, params, 1)
+    state = stdp.initial_state([0.005])
+    events = sorted([(int(round(t / DT)), 0) for t in pre] + [(int(round(t / DT)), 1)
+                                                              for t in post])
+    for k, is_post in events:
+        rule = stdp.on_post if is_post else stdp.on_pre
+        state = rule(stdp.NUMPY_OPS, state, np.array([k]), DT, cols)
+    w, _ = reference(pre, post, 0.0, 1.0, timing, dependence, 0.005)
+    assert state["w"][0] == pytest.approx(w, rel=1e-12)
+    assert abs(w - 0.005) > 1e-4
+
+
+def test_engine_parameter_checks():
+    from pyNN_ann.engine import stdp
+    good = {k: np.array([v]) for k, v in stdp.DEFAULTS.items()}
+    stdp.check("spike_pair", "gutig", good)
+    for name, value, message in [("tau_plus", 0.0, "tau_plus must be > 0"),
+                                 ("A_minus", -0.1, "A_minus must be >= 0"),
+                                 ("mu_plus", np.nan, "mu_plus must be finite"),
+                                 ("w_min", 2.0, "w_min must not exceed w_max"),
+                                 ("dendritic_delay_fraction", 1.5, "must lie in")]:
+        with pytest.raises(ValueError, match=message):
+            stdp.check("spike_pair", "gutig", dict(good, **{name: np.array([value])}))
+    with pytest.raises(ValueError, match="unknown STDP timing rule"):
+        stdp.check("triplet", "additive", good)
+
+
 @pytest.mark.parametrize("ddf", [1.0, 0.0, 0.5])
 def test_weights_follow_the_rule(sim, ddf):
     """Every timing rule x weight dependence, one projection each, in one network."""
