@@ -13,7 +13,7 @@ from pyNN.space import Space
 
 from . import simulator
 from .populations import engine_addresses
-from .standardmodels.synapses import STDPMechanism, StaticSynapse, TsodyksMarkramSynapse
+from .standardmodels.synapses import StaticSynapse, STDPMechanism, TsodyksMarkramSynapse
 
 SUPPORTED_SYNAPSES = (StaticSynapse, TsodyksMarkramSynapse, STDPMechanism)
 

@@ -132,8 +132,7 @@ def test_rule_functions_match_the_reference(timing, dependence):
     params.update(timing[1], **dependence[1])
     cols = stdp.columns(*kinds, params, 1)
     state = stdp.initial_state([0.005])
-    events = sorted([(int(round(t / DT)), 0) for t in pre] + [(int(round(t / DT)), 1)
-                                                              for t in post])
+    events = sorted([(round(t / DT), 0) for t in pre] + [(round(t / DT), 1) for t in post])
     for k, is_post in events:
         rule = stdp.on_post if is_post else stdp.on_pre
         state = rule(stdp.NUMPY_OPS, state, np.array([k]), DT, cols)
@@ -185,7 +184,7 @@ def test_arrivals_use_the_current_weight(sim):
     drive = np.array([8.0, 20.0, 45.0])
     timing = ("SpikePairRule", {"A_plus": 0.2, "A_minus": 0.3})
     dependence = ("AdditiveWeightDependence", {"w_min": 0.0, "w_max": 0.02})
-    prj, post = _network(sim, timing, dependence, [pre_train], [drive], np.array([[3.0]]))
+    _, post = _network(sim, timing, dependence, [pre_train], [drive], np.array([[3.0]]))
     post.record("gsyn_exc")
     sim.run(80.0)
     g = post.get_data().segments[-1].filter(name="gsyn_exc")[0].magnitude[:, 0]
@@ -193,7 +192,7 @@ def test_arrivals_use_the_current_weight(sim):
                            0.005)
     times, weights = np.array(history).T
     for t in pre_train + 3.0:
-        k = int(round(t / DT))
+        k = round(t / DT)
         jump = g[k + 1] / np.exp(-DT / 1.0) - g[k]  # tau_syn_E = 1 ms
         w = weights[np.searchsorted(times, t + 1e-9) - 1]
         assert jump == pytest.approx(w, rel=1e-4)
@@ -344,8 +343,8 @@ def _run_neuron(cfg):
             f.write(NEURON_SCRIPT)
         with open(paths[1], "w") as f:
             json.dump(cfg, f)
-        proc = subprocess.run([sys.executable] + paths, capture_output=True, text=True,
-                              cwd=tmp)
+        proc = subprocess.run([sys.executable, *paths], check=False, capture_output=True,
+                              text=True, cwd=tmp)
         assert proc.returncode == 0, proc.stderr[-3000:]
         with open(paths[2]) as f:
             return json.load(f)

@@ -25,10 +25,9 @@ from types import SimpleNamespace
 import tensorflow as tf
 from tensorflow.compiler.tf2xla.python import xla
 
+from ..surrogates import if_family
 from . import short_term_plasticity as stp
 from . import stdp as stdp_rule
-
-from ..surrogates import if_family
 
 TILE = 512  # synapses gathered per block of spikes
 _TF_OPS = SimpleNamespace(exp=tf.exp, where=tf.where, abs=tf.abs, pow=tf.pow,

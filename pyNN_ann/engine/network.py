@@ -13,9 +13,8 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from ..surrogates import registry
-from . import cell_rules, currents, renewal
+from . import cell_rules, currents, renewal, stdp, stdp_tables
 from . import short_term_plasticity as stp
-from . import stdp, stdp_tables
 from .connectivity import SynapseTable
 from .loop import ChunkRunner
 from .recording import SignalBuffer, SpikeBuffer
