@@ -145,10 +145,10 @@ def test_membrane_inputs_match_the_equation():
     i = 0.05 * -65 + 0.1 + 0.01 * -80 + 0.005 * -75
     assert v_inf == pytest.approx(i / g)
     assert rate == pytest.approx(g / 0.5)
-    cols = cell_rules.if_columns({**p, "v_thresh": -50.0, "v_reset": -60.0, "tau_refrac": 2.0,
-                                  "tau_syn_E": 2.0, "tau_syn_I": 5.0, "q_sfa": 0.0,
-                                  "tau_sfa": 100.0, "q_rr": 0.0, "tau_rr": 2.0},
-                                 ("current", "alpha"), 0.1)
+    membrane = if_family.membrane_parameters("IF_curr_alpha", {
+        "cm": 0.5, "tau_m": 10.0, "v_rest": -65.0, "i_offset": 0.1, "v_thresh": -50.0,
+        "v_reset": -60.0, "tau_refrac": 2.0, "tau_syn_E": 2.0, "tau_syn_I": 5.0})
+    cols = cell_rules.if_columns(membrane, ("current", "alpha"), 0.1)
     assert cols["tau_refrac"][0] == 2.0 and cols["conductance"][0] == 0.0
     assert cols["kick_x_E"][0] == pytest.approx(np.e / 2.0)
 
