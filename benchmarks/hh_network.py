@@ -3,7 +3,8 @@
 
     python benchmarks/hh_network.py --sizes 1000,4000 --simulators ann,neuron
 
-See ``pyNN_ann.validation.benchmark`` (``--help``) for options.
+See ``pyNN_ann.validation.benchmark`` (``--help``) for options; ``--network coba`` runs the
+IF_cond_exp network instead (as ``benchmarks/coba_network.py`` does).
 """
 
 import os

@@ -13,9 +13,9 @@ from pyNN.space import Space
 
 from . import simulator
 from .populations import engine_addresses
-from .standardmodels.synapses import StaticSynapse, TsodyksMarkramSynapse
+from .standardmodels.synapses import StaticSynapse, STDPMechanism, TsodyksMarkramSynapse
 
-SUPPORTED_SYNAPSES = (StaticSynapse, TsodyksMarkramSynapse)
+SUPPORTED_SYNAPSES = (StaticSynapse, TsodyksMarkramSynapse, STDPMechanism)
 
 
 def check_delays(delays, state):
@@ -98,7 +98,7 @@ class Projection(common.Projection):
         if not isinstance(self.synapse_type, SUPPORTED_SYNAPSES):
             raise NotImplementedError(
                 f"pyNN.ann does not support {type(self.synapse_type).__name__} yet "
-                "(StaticSynapse and TsodyksMarkramSynapse are available)")
+                "(StaticSynapse, TsodyksMarkramSynapse and STDPMechanism are available)")
         self._names = list(self.synapse_type.get_native_names())
         self._pending = {name: [] for name in ["pre", "post"] + self._names}
         self._initial_u = None
@@ -144,8 +144,11 @@ class Projection(common.Projection):
         pairs = np.stack([pre_gid, post_gid], axis=1)
         unique_pairs = np.unique(pairs, axis=0)
         dynamics_kind = getattr(self.synapse_type, "engine_dynamics", None)
-        initial_u = self.synapse_type.default_initial_values.get("u", 0.0) \
-            if dynamics_kind else None
+        extra = {}
+        if dynamics_kind == "tsodyks_markram":
+            extra["u"] = self.synapse_type.default_initial_values.get("u", 0.0)
+        elif dynamics_kind == "stdp":
+            extra.update(self.synapse_type.engine_rule())
         for pair in unique_pairs:
             if len(unique_pairs) == 1:
                 positions = np.arange(self._pre_index.size)
@@ -155,7 +158,7 @@ class Projection(common.Projection):
             if dynamics_kind:
                 dynamics = {name: columns[name][positions] for name in self._names
                             if name not in ("weight", "delay")}
-                dynamics.update(kind=dynamics_kind, u=initial_u)
+                dynamics.update(kind=dynamics_kind, **extra)
             try:
                 sid = engine.add_synapses(int(pair[0]), pre_idx[positions],
                                           int(pair[1]), post_idx[positions],
@@ -267,7 +270,8 @@ class Projection(common.Projection):
 
     def _set_initial_value_array(self, variable, value):
         """Initial value of a synaptic state variable (``u`` of Tsodyks-Markram)."""
-        if variable != "u" or not getattr(self.synapse_type, "engine_dynamics", None):
+        if variable != "u" or \
+                getattr(self.synapse_type, "engine_dynamics", None) != "tsodyks_markram":
             raise NotImplementedError(f"{type(self.synapse_type).__name__} has no state "
                                       f"variable {variable!r} to initialize")
         if value.is_homogeneous:

@@ -60,10 +60,16 @@ class Recorder(recording.Recorder):
                 self._engine.recorded_signal(self._gid, variable.name, clear=True)
 
     def _get_spiketimes(self, ids, clear=False):
+        """(cell ids, spike times in ms) of every spike of the cells ``ids``: the array
+        form, from which PyNN builds the spike trains in one pass (its per-cell dict
+        form costs time quadratic in the number of cells)."""
         spikes = self._engine.recorded_spikes(self._gid, clear=clear)
-        empty = np.zeros(0)
-        return {int(id): np.asarray(spikes.get(int(index), empty), dtype=float)
-                for id, index in zip(ids, self._indices(ids))}
+        ids = np.asarray([int(i) for i in ids], dtype=int)
+        trains = [np.asarray(spikes.get(int(index), ()), dtype=float)
+                  for index in self._indices(ids)]
+        counts = np.array([len(t) for t in trains], dtype=int)
+        times = np.concatenate(trains) if trains else np.zeros(0)
+        return np.repeat(ids, counts), times
 
     def _get_all_signals(self, variable, ids, clear=False):
         index, samples, t_start, interval = self._engine.recorded_signal(
@@ -76,4 +82,6 @@ class Recorder(recording.Recorder):
 
     def _local_count(self, variable, filter_ids=None):
         ids = sorted(self.filter_recorded(variable, filter_ids))
-        return {int(id): times.size for id, times in self._get_spiketimes(ids).items()}
+        id_array, _ = self._get_spiketimes(ids)
+        counts = dict(zip(*np.unique(id_array, return_counts=True)))
+        return {int(id): int(counts.get(int(id), 0)) for id in ids}

@@ -68,12 +68,14 @@ def test_run_with_callbacks(sim):
 
 def test_list_standard_models_and_unavailable_models(sim):
     assert sorted(sim.list_standard_models()) == [
-        "HH_cond_exp", "SpikeSourceArray", "SpikeSourceGamma", "SpikeSourcePoisson",
-        "SpikeSourcePoissonRefractory"]
-    with pytest.raises(NotImplementedError, match="no trained surrogate for IF_cond_exp"):
-        sim.IF_cond_exp(tau_m=10.0)
-    with pytest.raises(NotImplementedError, match="STDPMechanism"):
-        sim.STDPMechanism()
+        "EIF_cond_alpha_isfa_ista", "EIF_cond_exp_isfa_ista", "HH_cond_exp",
+        "IF_cond_alpha", "IF_cond_exp", "IF_cond_exp_gsfa_grr", "IF_curr_alpha",
+        "IF_curr_delta", "IF_curr_exp", "IF_facets_hardware1", "SpikeSourceArray",
+        "SpikeSourceGamma", "SpikeSourcePoisson", "SpikeSourcePoissonRefractory"]
+    with pytest.raises(NotImplementedError, match="no trained surrogate for Izhikevich"):
+        sim.Izhikevich()
+    with pytest.raises(NotImplementedError, match="SimpleStochasticSynapse"):
+        sim.SimpleStochasticSynapse()
     assert sim.HH_cond_exp.surrogate == "HH_cond_exp"
 
 

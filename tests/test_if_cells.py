@@ -145,9 +145,42 @@ def test_membrane_inputs_match_the_equation():
     i = 0.05 * -65 + 0.1 + 0.01 * -80 + 0.005 * -75
     assert v_inf == pytest.approx(i / g)
     assert rate == pytest.approx(g / 0.5)
-    cols = cell_rules.if_columns({**p, "v_thresh": -50.0, "v_reset": -60.0, "tau_refrac": 2.0,
-                                  "tau_syn_E": 2.0, "tau_syn_I": 5.0, "q_sfa": 0.0,
-                                  "tau_sfa": 100.0, "q_rr": 0.0, "tau_rr": 2.0},
-                                 ("current", "alpha"), 0.1)
+    membrane = if_family.membrane_parameters("IF_curr_alpha", {
+        "cm": 0.5, "tau_m": 10.0, "v_rest": -65.0, "i_offset": 0.1, "v_thresh": -50.0,
+        "v_reset": -60.0, "tau_refrac": 2.0, "tau_syn_E": 2.0, "tau_syn_I": 5.0})
+    cols = cell_rules.if_columns(membrane, ("current", "alpha"), 0.1)
     assert cols["tau_refrac"][0] == 2.0 and cols["conductance"][0] == 0.0
     assert cols["kick_x_E"][0] == pytest.approx(np.e / 2.0)
+
+
+EIF_TYPES = if_family.EIF_CELLTYPES
+
+
+@pytest.mark.parametrize("celltype", EIF_TYPES)
+def test_eif_heterogeneous_population_spikes_resets_and_adapts(sim, celltype):
+    """AdEx: spikes at v_spike, v = v_reset for tau_refrac, w jumps by b at each spike
+    and decays with tau_w between spikes."""
+    rng = NumpyRNG(seed=3)
+    pop = sim.Population(10, getattr(sim, celltype)(
+        tau_m=RandomDistribution("uniform", (8.0, 15.0), rng=rng), tau_refrac=2.0,
+        a=2.0, b=0.05, tau_w=100.0, i_offset=0.8))
+    pop.record(["spikes", "v", "w"])
+    sim.run(400.0)
+    seg = pop.get_data().segments[0]
+    v = seg.filter(name="v")[0].magnitude
+    w = seg.filter(name="w")[0].magnitude
+    v_spike = pop.get("v_spike")
+    assert np.all(v <= v_spike + 1e-4)
+    for i, st in enumerate(seg.spiketrains):
+        times = np.asarray(st.magnitude)
+        assert len(times) > 3
+        k = int(round(times[0] / 0.1))
+        np.testing.assert_allclose(v[k:k + 20, i], pop.get("v_reset"), atol=1e-4)
+        assert w[k, i] - w[k - 1, i] == pytest.approx(0.05, abs=0.01)
+        isi = np.diff(times)
+        assert isi[-1] > isi[0]  # spike-frequency adaptation
+
+
+def test_eif_domain(sim):
+    with pytest.raises(InvalidParameterValueError, match="delta_T = 0"):
+        sim.Population(2, sim.EIF_cond_exp_isfa_ista(delta_T=0.0))

@@ -20,6 +20,9 @@ to the whole cell vector at once (unused rules have neutral constants):
   crossing of ``threshold`` and v is left to the surrogate (Hodgkin-Huxley).
 * spike-triggered conductances g_s, g_r (nS): jump by q_sfa, q_rr at each spike,
   decay with tau_sfa, tau_rr.
+* the adaptation current w (nA) of the EIF types: tau_w dw/dt = a (v - v_rest) - w
+  over each step (v at the step's midpoint), w += b at each spike. For the
+  exponential types a spike is v >= v_spike (v_thresh when delta_T is 0).
 """
 
 import numpy as np
@@ -31,10 +34,11 @@ COLUMNS = ("threshold", "v_reset", "tau_refrac", "reset", "delta", "conductance"
            "alpha_dt_E", "alpha_dt_I", "mean_g_E", "mean_g_I", "mean_x_E", "mean_x_I",
            "e_rev_E", "e_rev_I", "i_ext",
            "cm", "tau_m", "v_rest", "e_rev_sfa", "e_rev_rr", "q_sfa", "q_rr",
-           "decay_s", "decay_r", "mean_s", "mean_r")
+           "decay_s", "decay_r", "mean_s", "mean_r",
+           "delta_T", "v_thresh", "a", "b", "decay_w")
 NEUTRAL = {"cm": 1.0, "tau_m": 1.0, "decay_E": 1.0, "decay_I": 1.0, "decay_s": 1.0,
            "decay_r": 1.0, "kick_g_E": 1.0, "kick_g_I": 1.0, "mean_g_E": 1.0,
-           "mean_g_I": 1.0, "mean_s": 1.0, "mean_r": 1.0}
+           "mean_g_I": 1.0, "mean_s": 1.0, "mean_r": 1.0, "decay_w": 1.0}
 
 
 def step_mean(tau, dt):
@@ -81,7 +85,11 @@ def if_columns(parameters, synapses, dt):
         values = _kernel(shape, tau, dt)
         cols.update({f"{name}_{key}": value for name, value in zip(
             ("decay", "kick_g", "kick_x", "alpha_dt", "mean_g", "mean_x"), values)})
-    cols.update(threshold=p["v_thresh"], v_reset=p["v_reset"], reset=1.0,
+    exponential = p["delta_T"] > 0
+    cols.update(threshold=np.where(exponential, p["v_spike"], p["v_thresh"]),
+                v_reset=p["v_reset"], reset=1.0,
+                delta_T=p["delta_T"], v_thresh=p["v_thresh"], a=1e-3 * p["a"], b=p["b"],
+                decay_w=np.exp(-dt / p["tau_w"]),
                 tau_refrac=p["tau_refrac"],
                 delta=1.0 if shape == "delta" else 0.0,
                 conductance=1.0 if kind == "conductance" else 0.0,
@@ -94,8 +102,14 @@ def if_columns(parameters, synapses, dt):
     return {k: np.broadcast_to(np.asarray(v, dtype=float), (size,)) for k, v in cols.items()}
 
 
-def if_rest_inputs(parameters, synapses):
-    """(v_inf, rate) of integrate-and-fire cells with no synaptic input."""
+def if_rest_inputs(parameters, synapses, v=None, w=0.0, exponential=False):
+    """Inputs of integrate-and-fire cells with no synaptic input: (v_inf, rate), and
+    for exponential membranes the exponential term's parameters."""
     zero = np.zeros_like(np.asarray(parameters["v_rest"], dtype=float))
     conductance = 1.0 if synapses[0] == "conductance" else 0.0
-    return if_family.membrane_inputs(zero, zero, zero, zero, parameters, conductance)
+    v_inf, rate = if_family.membrane_inputs(zero, zero, zero, zero, parameters, conductance,
+                                            i_inj=-np.asarray(w, dtype=float))
+    if not exponential:
+        return v_inf, rate
+    return (v_inf, rate) + tuple(np.broadcast_to(np.asarray(parameters[k], float), zero.shape)
+                                 for k in ("delta_T", "v_thresh", "tau_m"))

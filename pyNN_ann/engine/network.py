@@ -13,17 +13,17 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from ..surrogates import registry
-from . import cell_rules, currents, renewal
+from . import cell_rules, currents, renewal, stdp, stdp_tables
 from . import short_term_plasticity as stp
 from .connectivity import SynapseTable
 from .loop import ChunkRunner
 from .recording import SignalBuffer, SpikeBuffer
 
 RECEPTORS = ("excitatory", "inhibitory")
-SIGNALS = ("v", "gsyn_exc", "gsyn_inh", "g_s", "g_r")
+SIGNALS = ("v", "gsyn_exc", "gsyn_inh", "g_s", "g_r", "w")
 STATE_OF_SIGNAL = {"v": "v", "gsyn_exc": "g_exc", "gsyn_inh": "g_inh", "g_s": "g_s",
-                   "g_r": "g_r"}
-CELL_STATE = ("v", "g_exc", "g_inh", "x_exc", "x_inh", "g_s", "g_r", "refrac")
+                   "g_r": "g_r", "w": "w"}
+CELL_STATE = ("v", "g_exc", "g_inh", "x_exc", "x_inh", "g_s", "g_r", "w", "refrac")
 DEFAULT_SEED = 12345  # as in NEST, runs are reproducible unless a seed is chosen
 MAX_CHUNK_STEPS = 5000
 MAX_CHUNK_VALUES = 20_000_000  # recorded values per chunk before handing to the host
@@ -68,6 +68,7 @@ class Engine:
         self.step = 0
         self._runner = None
         self._layout_key = None
+        self._stdp_info = self._stdp_key = None
         self._cells = {}  # celltype -> Surrogate, keras cell
         self.current_sources = []  # dicts: kind, params, targets [(gid, index)], record
 
@@ -90,7 +91,7 @@ class Engine:
         """Cells run by the surrogate ``celltype``. Integrate-and-fire membranes take
         membrane parameters (``if_family``) and ``synapses`` = (type, shape)."""
         surrogate, _ = self._surrogate(celltype)
-        if surrogate.kind == "membrane" and synapses is None:
+        if surrogate.is_membrane and synapses is None:
             raise ValueError(f"{celltype}: synapses=(type, shape) is required")
         surrogate.check_parameters(parameters)
         initial = dict(initial or {})
@@ -176,9 +177,11 @@ class Engine:
 
     def add_synapses(self, pre_gid, pre_index, post_gid, post_index, weight, delay, receptor,
                      dynamics=None):
-        """One projection's synapses. ``dynamics``: None (static) or
+        """One projection's synapses. ``dynamics``: None (static),
         {"kind": "tsodyks_markram", "U", "tau_rec", "tau_facil", "u"} (arrays(n) or
-        scalars; "u" is the initial value of the state variable u)."""
+        scalars; "u" is the initial value of the state variable u) or
+        {"kind": "stdp", "timing", "weight_dependence", and the parameters of
+        ``stdp.parameter_names(timing, weight_dependence)``}."""
         post = self.groups[post_gid]
         if post.kind != "cells":
             raise ValueError("synapses can only target cells, not spike sources")
@@ -193,6 +196,8 @@ class Engine:
         return sid
 
     def _add_dynamics(self, sid, dynamics):
+        if dynamics.get("kind") == "stdp":
+            return self._add_stdp(sid, dynamics)
         if dynamics.get("kind") != "tsodyks_markram":
             raise NotImplementedError(f"synaptic dynamics {dynamics.get('kind')!r}")
         p = self.synapses.projections[sid]
@@ -202,6 +207,18 @@ class Engine:
         stp.check(params)
         u0 = np.broadcast_to(np.asarray(dynamics.get("u", 0.0), float), (n,)).copy()
         p["stp"] = {"params": params, "u0": u0, "state": stp.initial_state(n, u0)}
+
+    def _add_stdp(self, sid, dynamics):
+        p = self.synapses.projections[sid]
+        timing, dependence = dynamics.get("timing"), dynamics.get("weight_dependence")
+        names = stdp.parameter_names(timing, dependence)
+        n = len(p["weight"])
+        params = {k: np.broadcast_to(np.asarray(dynamics.get(k, stdp.DEFAULTS[k]), float),
+                                     (n,)).copy() for k in names}
+        stdp.check(timing, dependence, params)
+        stdp_tables.dendritic_lags(p["delay"], params["dendritic_delay_fraction"], self.dt)
+        p["stdp"] = {"timing": timing, "dependence": dependence, "params": params,
+                     "state": stdp.initial_state(p["weight"])}
 
     def _delay_steps(self, delay):
         delay = np.atleast_1d(np.asarray(delay, dtype=float))
@@ -213,8 +230,10 @@ class Engine:
 
     def get_synapses(self, sid, name):
         p = self.synapses.projections[sid]
-        if name == "weight":
-            return p["weight"].copy()
+        if name == "weight":  # plastic weights: their current values
+            return (p["stdp"]["state"]["w"] if "stdp" in p else p["weight"]).astype(float)
+        if "stdp" in p and name in p["stdp"]["params"]:
+            return p["stdp"]["params"][name].copy()
         if name == "delay":
             return p["delay"] * self.dt
         if "stp" in p and name in stp.PARAMETERS:
@@ -226,10 +245,22 @@ class Engine:
     def set_synapses(self, sid, name, values):
         p = self.synapses.projections[sid]
         values = np.broadcast_to(np.asarray(values, dtype=float), p["weight"].shape)
-        if name == "weight":
+        if name == "weight":  # also the value that reset() restores
             p["weight"] = values.astype(np.float64)
+            if "stdp" in p:
+                p["stdp"]["state"]["w"] = p["weight"].copy()
         elif name == "delay":
-            p["delay"] = self._delay_steps(values)
+            steps = self._delay_steps(values)
+            if "stdp" in p:
+                stdp_tables.dendritic_lags(
+                    steps, p["stdp"]["params"]["dendritic_delay_fraction"], self.dt)
+            p["delay"] = steps
+        elif "stdp" in p and name in p["stdp"]["params"]:
+            s = p["stdp"]
+            new = dict(s["params"], **{name: values.astype(float)})
+            stdp.check(s["timing"], s["dependence"], new)
+            stdp_tables.dendritic_lags(p["delay"], new["dendritic_delay_fraction"], self.dt)
+            s["params"] = new
         elif "stp" in p and name in stp.PARAMETERS:
             new = dict(p["stp"]["params"], **{name: values.astype(float)})
             stp.check(new)
@@ -348,14 +379,16 @@ class Engine:
     def _initial_state(self, group):
         surrogate, cell = self._surrogate(group.celltype)
         inputs = None
-        if surrogate.kind == "membrane":  # its memory starts as if at rest for ever
-            inputs = np.stack(cell_rules.if_rest_inputs(group.parameters, group.synapses),
-                              axis=1).astype(np.float32)
+        if surrogate.is_membrane:  # its memory starts as if at rest for ever
+            inputs = np.stack(cell_rules.if_rest_inputs(
+                group.parameters, group.synapses, group.initial["v"],
+                group.initial.get("w", 0.0), surrogate.kind == "exp_membrane"),
+                axis=1).astype(np.float32)
         v0, buf, h, c = [np.array(x) for x in cell.initial_state(group.initial["v"], inputs)]
         state = {"v": v0[:, 0].astype(np.float32), "buffer": buf, "h": h, "c": c}
         zero = np.zeros(group.size, np.float32)
         for key, name in (("g_exc", "gsyn_exc"), ("g_inh", "gsyn_inh"), ("g_s", "g_s"),
-                          ("g_r", "g_r")):
+                          ("g_r", "g_r"), ("w", "w")):
             state[key] = group.initial.get(name, zero).astype(np.float32)
         state.update(x_exc=zero.copy(), x_inh=zero.copy(), refrac=zero.copy())
         return state
@@ -380,6 +413,8 @@ class Engine:
         for p in self.synapses.projections:
             if "stp" in p:
                 p["stp"]["state"] = stp.initial_state(len(p["weight"]), p["stp"]["u0"])
+            if "stdp" in p:
+                p["stdp"]["state"] = stdp.initial_state(p["weight"])
         if self._runner is not None:
             self._runner.reset_ring()
 
@@ -419,20 +454,30 @@ class Engine:
         slots = self.synapses.max_delay + 2
         injected = self._injected_cells()
         key = (tuple(models), n_cells, n_poisson, n_array, slots, tuple(self._senders),
-               self._plastic, tuple(injected),
+               self._plastic, self._stdp_key, tuple(injected),
                tuple((v, tuple(i), e) for v, i, e in signals), tuple(spike_index))
         if key != self._layout_key:
-            old_ring = None
+            old_ring = old_history = None
             if self._runner is not None and self._layout_key[:5] == key[:5]:
                 old_ring = self._runner.ring.numpy()
+                if self._runner.history is not None:
+                    old_history = self._runner.history.numpy()
             model_cells = [(self._surrogate(ct)[1], a, b, self._surrogate(ct)[0].kind)
                            for ct, a, b in models]
             self._runner = ChunkRunner(model_cells, n_cells, n_poisson, n_array, slots,
                                        signals, spike_index, self.seed, self._senders,
-                                       injected, self.dt, plastic=self._plastic)
+                                       injected, self.dt, plastic=self._plastic,
+                                       stdp=self._stdp_info)
+            dropped = old_ring is None
             if old_ring is not None:
                 self._runner.ring.assign(old_ring)
-            elif self.step > 0 and self._layout_key is not None:
+            history = self._runner.history
+            if old_history is not None and history is not None:
+                if old_history.shape == tuple(history.shape):
+                    history.assign(old_history)
+                else:  # other STDP delays: the spikes of the last steps are forgotten
+                    dropped = True
+            if dropped and self.step > 0 and self._layout_key is not None:
                 import warnings
                 warnings.warn("the network changed after the simulation started: spikes "
                               "in transit were dropped")
@@ -451,7 +496,7 @@ class Engine:
             sl = slice(off, off + group.size)
             if group.kind == "cells":
                 surrogate, _ = self._surrogate(group.celltype)
-                if surrogate.kind == "membrane":
+                if surrogate.is_membrane:
                     mine = cell_rules.if_columns(group.parameters, group.synapses, self.dt)
                 else:
                     mine = cell_rules.hh_columns(surrogate, group.parameters, self.dt)
@@ -487,18 +532,56 @@ class Engine:
                      syn_delay=tf.constant(delay))
         if self._plastic:
             const.update(self._stp_columns(cols, n_cells, target))
+        const.update(self._stdp_constants(offsets, n_cells))
         return const
 
     @property
     def _plastic(self):
         return any("stp" in p for p in self.synapses.projections)
 
+    def _csr_projections(self):
+        """(projection, (pre_gid, post_gid, receptor)) of the synapses in the CSR table:
+        all but STDP synapses, which have their own tables."""
+        return [(p, meta) for p, meta in zip(self.synapses.projections, self._syn_meta)
+                if "stdp" not in p]
+
     def _stp_concat(self, pick, default):
-        """Per-synapse values of every projection (``default`` for static ones), in
+        """Per-synapse values of every CSR projection (``default`` for static ones), in
         CSR order."""
         parts = [pick(p["stp"]) if "stp" in p else np.full(len(p["weight"]), default)
-                 for p in self.synapses.projections]
+                 for p, _ in self._csr_projections()]
         return np.concatenate(parts)[self._csr_order]
+
+    def _stdp_constants(self, offsets, n_cells):
+        """Tables and rule columns of the STDP synapses (sets ``_stdp_info``, the
+        loop's static description, and ``_stdp_key``)."""
+        self._stdp_info, self._stdp_key = None, None
+        projections = self.synapses.projections
+        mine = [(p, meta) for p, meta in zip(projections, self._syn_meta) if "stdp" in p]
+        if not mine:
+            return {}
+        cat = lambda f: np.concatenate([f(p, m) for p, m in mine])  # noqa: E731
+        passes, history, target = stdp_tables.build(
+            pre=cat(lambda p, m: offsets[m[0]] + p["pre"]),
+            post=cat(lambda p, m: offsets[m[1]] + p["target"]),
+            target=cat(lambda p, m: offsets[m[1]] + p["target"]
+                       + RECEPTORS.index(m[2]) * n_cells),
+            delay=cat(lambda p, m: p["delay"]),
+            fraction=cat(lambda p, m: p["stdp"]["params"]["dendritic_delay_fraction"]),
+            dt=self.dt)
+        self._stdp_info = {"history": history, "n": len(target),
+                           "passes": {k: (len(ps.neurons), ps.lags, ps.fan)
+                                      for k, ps in passes.items()}}
+        self._stdp_key = (history, len(target),
+                          tuple(sorted(self._stdp_info["passes"].items())))
+        const = {"stdp_target": tf.constant(target)}
+        for k, v in stdp_tables.rule_columns(projections).items():
+            const["stdp_" + k] = tf.constant(v, tf.float32)
+        for name, ps in passes.items():
+            const.update({f"stdp_{name}_neurons": tf.constant(ps.neurons),
+                          f"stdp_{name}_row_ptr": tf.constant(ps.row_ptr),
+                          f"stdp_{name}_syn": tf.constant(ps.syn)})
+        return const
 
     def _stp_columns(self, cols, n_cells, target):
         decay = np.concatenate([cols["decay_E"], cols["decay_I"]])[target]
@@ -512,7 +595,7 @@ class Engine:
 
     def _synapse_arrays(self, offsets, n_cells):
         table = SynapseTable()
-        for p, (pre_gid, post_gid, receptor) in zip(self.synapses.projections, self._syn_meta):
+        for p, (pre_gid, post_gid, receptor) in self._csr_projections():
             target = (offsets[post_gid] + p["target"]
                       + RECEPTORS.index(receptor) * n_cells)
             table.add(offsets[pre_gid] + p["pre"], target, p["weight"], p["delay"])
@@ -529,6 +612,10 @@ class Engine:
         if self._plastic:
             state["stp"] = {k: tf.constant(self._stp_concat(lambda s: s["state"][k], 0.0),
                                            tf.float32) for k in stp.STATE}
+        if self._stdp_info is not None:
+            state["stdp"] = {k: tf.constant(np.append(stdp_tables.concat(  # + padding
+                self.synapses.projections, lambda s: s["state"][k]), 0),
+                tf.int64 if k.startswith("t_") else tf.float32) for k in stdp.STATE}
         state["peak_a"] = tf.zeros_like(state["v"])
         state["peak_b"] = tf.zeros_like(state["v"])
         state["models"] = []
@@ -545,12 +632,15 @@ class Engine:
             back = np.empty_like(self._csr_order)
             back[self._csr_order] = np.arange(len(self._csr_order))
             start = 0
-            for p in self.synapses.projections:
+            for p, _ in self._csr_projections():
                 n = len(p["weight"])
                 if "stp" in p:
                     for k in stp.STATE:
                         p["stp"]["state"][k] = state["stp"][k].numpy()[back[start:start + n]]
                 start += n
+        if "stdp" in state:
+            stdp_tables.store(self.synapses.projections,
+                              {k: v.numpy()[:-1] for k, v in state["stdp"].items()})
         peaks = (state["peak_a"].numpy(), state["peak_b"].numpy())
         host = {key: state[key].numpy() for key in CELL_STATE}
         for g, group in enumerate(self.groups):

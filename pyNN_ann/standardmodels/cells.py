@@ -16,12 +16,12 @@ from . import unavailable
 
 __all__ = [
     "HH_cond_exp", "IF_curr_alpha", "IF_curr_exp", "IF_curr_delta", "IF_cond_alpha",
-    "IF_cond_exp", "IF_cond_exp_gsfa_grr", "IF_facets_hardware1",
+    "IF_cond_exp", "IF_cond_exp_gsfa_grr", "IF_facets_hardware1", "EIF_cond_exp_isfa_ista",
+    "EIF_cond_alpha_isfa_ista",
     "SpikeSourcePoisson", "SpikeSourceArray", "SpikeSourceGamma",
     "SpikeSourcePoissonRefractory",
     # placeholders: constructing them raises NotImplementedError
-    "EIF_cond_alpha_isfa_ista",
-    "EIF_cond_exp_isfa_ista", "Izhikevich", "GIF_cond_exp", "PointNeuron",
+    "Izhikevich", "GIF_cond_exp", "PointNeuron",
     "SpikeSourceInhGamma",
 ]
 
@@ -72,9 +72,12 @@ class _IntegrateAndFire(SurrogateCellType):
     """Integrate-and-fire types: the shared membrane surrogate (``if_family``) with
     exact synaptic kernels, threshold, reset and refractory clamp."""
 
-    surrogate = if_family.MODEL
     receptor_types = ("excitatory", "inhibitory")
-    engine_state_variables = ("v", "gsyn_exc", "gsyn_inh", "g_s", "g_r")
+    engine_state_variables = ("v", "gsyn_exc", "gsyn_inh", "g_s", "g_r", "w")
+
+    @property
+    def surrogate(self):
+        return if_family.MODELS[self.base_name]
 
     def _create_engine_group(self, engine, size, parameters, initial_values):
         name = self.base_name
@@ -126,6 +129,16 @@ class IF_facets_hardware1(_IntegrateAndFire, cells.IF_facets_hardware1):
         *[(name, name) for name in cells.IF_facets_hardware1.default_parameters
           if name != "g_leak"],
         ("g_leak", "tau_m", "0.2*1000.0/g_leak", "0.2*1000.0/tau_m"))
+
+
+class EIF_cond_exp_isfa_ista(_IntegrateAndFire, cells.EIF_cond_exp_isfa_ista):
+    __doc__ = cells.EIF_cond_exp_isfa_ista.__doc__
+    translations = _identity_translations(cells.EIF_cond_exp_isfa_ista)
+
+
+class EIF_cond_alpha_isfa_ista(_IntegrateAndFire, cells.EIF_cond_alpha_isfa_ista):
+    __doc__ = cells.EIF_cond_alpha_isfa_ista.__doc__
+    translations = _identity_translations(cells.EIF_cond_alpha_isfa_ista)
 
 
 class SpikeSourcePoisson(cells.SpikeSourcePoisson):
@@ -190,8 +203,6 @@ def _no_surrogate(name):
         "list_standard_models())")
 
 
-EIF_cond_alpha_isfa_ista = _no_surrogate("EIF_cond_alpha_isfa_ista")
-EIF_cond_exp_isfa_ista = _no_surrogate("EIF_cond_exp_isfa_ista")
 Izhikevich = _no_surrogate("Izhikevich")
 GIF_cond_exp = _no_surrogate("GIF_cond_exp")
 PointNeuron = _no_surrogate("PointNeuron")

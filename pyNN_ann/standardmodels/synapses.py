@@ -1,14 +1,15 @@
 """
 Standard synapse types of the pyNN.ann backend.
 
-Static synapses and Tsodyks-Markram short-term plasticity (computed exactly per
-synapse by the engine, ``engine/short_term_plasticity.py``); the other plastic and
-stochastic types are placeholders whose construction raises a clear
-NotImplementedError.
+Static synapses, Tsodyks-Markram short-term plasticity (computed exactly per
+synapse by the engine, ``engine/short_term_plasticity.py``) and STDP (pyNN.neuron's
+weight adjusters, ``engine/stdp.py``); the stochastic types are placeholders whose
+construction raises a clear NotImplementedError.
 """
 
 from pyNN.standardmodels import build_translations, synapses
 
+from ..engine import stdp
 from ..simulator import state
 from . import unavailable
 
@@ -16,7 +17,9 @@ __all__ = [
     "StaticSynapse", "TsodyksMarkramSynapse",
     # placeholders: constructing them raises NotImplementedError
     "SimpleStochasticSynapse", "StochasticTsodyksMarkramSynapse",
-    "MultiQuantalSynapse", "ElectricalSynapse", "STDPMechanism", "AdditiveWeightDependence",
+    "MultiQuantalSynapse", "ElectricalSynapse",
+    # STDP
+    "STDPMechanism", "AdditiveWeightDependence",
     "MultiplicativeWeightDependence", "AdditivePotentiationMultiplicativeDepression",
     "GutigWeightDependence", "SpikePairRule", "Vogels2011Rule",
 ]
@@ -49,20 +52,95 @@ class TsodyksMarkramSynapse(synapses.TsodyksMarkramSynapse):
         return state.min_delay
 
 
+def _same_names(*names):
+    return build_translations(*((name, name) for name in names))
+
+
+class STDPMechanism(synapses.STDPMechanism):
+    __doc__ = synapses.STDPMechanism.__doc__
+    base_translations = _same_names("weight", "delay", "dendritic_delay_fraction")
+    #: the engine's name for these dynamics
+    engine_dynamics = "stdp"
+
+    def __init__(self, timing_dependence=None, weight_dependence=None,
+                 voltage_dependence=None, dendritic_delay_fraction=1.0,
+                 weight=0.0, delay=None):
+        if voltage_dependence is not None:
+            raise NotImplementedError("pyNN.ann does not support STDP voltage dependence")
+        if not isinstance(timing_dependence, (SpikePairRule, Vogels2011Rule)) or \
+                not isinstance(weight_dependence, _WeightDependence):
+            raise NotImplementedError(
+                "pyNN.ann's STDPMechanism needs a timing_dependence (SpikePairRule or "
+                "Vogels2011Rule) and a weight_dependence from pyNN.ann, got "
+                f"{type(timing_dependence).__name__} and {type(weight_dependence).__name__}")
+        stdp.check_kinds(timing_dependence.engine_name, weight_dependence.engine_name)
+        super().__init__(timing_dependence, weight_dependence, None,
+                         dendritic_delay_fraction, weight, delay)
+
+    def _build_translations(self):
+        # PyNN's version extends the class's dict in place, mixing the parameters of
+        # every mechanism ever built
+        self.translations = dict(self.base_translations)
+        for component in (self.timing_dependence, self.weight_dependence):
+            self.translations.update(component.translations)
+
+    def engine_rule(self):
+        """The engine's names of the timing rule and weight dependence."""
+        return {"timing": self.timing_dependence.engine_name,
+                "weight_dependence": self.weight_dependence.engine_name}
+
+    def _get_minimum_delay(self):
+        return state.min_delay
+
+
+class _WeightDependence:
+    """Marks pyNN.ann's weight dependences."""
+
+
+class AdditiveWeightDependence(_WeightDependence, synapses.AdditiveWeightDependence):
+    __doc__ = synapses.AdditiveWeightDependence.__doc__
+    translations = _same_names("w_min", "w_max")
+    engine_name = "additive"
+
+
+class MultiplicativeWeightDependence(_WeightDependence,
+                                     synapses.MultiplicativeWeightDependence):
+    __doc__ = synapses.MultiplicativeWeightDependence.__doc__
+    translations = _same_names("w_min", "w_max")
+    engine_name = "multiplicative"
+
+
+class AdditivePotentiationMultiplicativeDepression(
+        _WeightDependence, synapses.AdditivePotentiationMultiplicativeDepression):
+    __doc__ = synapses.AdditivePotentiationMultiplicativeDepression.__doc__
+    translations = _same_names("w_min", "w_max")
+    engine_name = "additive_potentiation_multiplicative_depression"
+
+
+class GutigWeightDependence(_WeightDependence, synapses.GutigWeightDependence):
+    __doc__ = synapses.GutigWeightDependence.__doc__
+    translations = _same_names("w_min", "w_max", "mu_plus", "mu_minus")
+    engine_name = "gutig"
+
+
+class SpikePairRule(synapses.SpikePairRule):
+    __doc__ = synapses.SpikePairRule.__doc__
+    translations = _same_names("tau_plus", "tau_minus", "A_plus", "A_minus")
+    engine_name = "spike_pair"
+
+
+class Vogels2011Rule(synapses.Vogels2011Rule):
+    __doc__ = synapses.Vogels2011Rule.__doc__
+    translations = _same_names("tau", "eta", "rho")
+    engine_name = "vogels2011"
+
+
 def _no_plasticity(name):
-    return unavailable(name, f"does not support {name} yet (StaticSynapse and "
-                             "TsodyksMarkramSynapse are available)")
+    return unavailable(name, f"does not support {name} yet (StaticSynapse, "
+                             "TsodyksMarkramSynapse and STDPMechanism are available)")
 
 
 SimpleStochasticSynapse = _no_plasticity("SimpleStochasticSynapse")
 StochasticTsodyksMarkramSynapse = _no_plasticity("StochasticTsodyksMarkramSynapse")
 MultiQuantalSynapse = _no_plasticity("MultiQuantalSynapse")
 ElectricalSynapse = _no_plasticity("ElectricalSynapse")
-STDPMechanism = _no_plasticity("STDPMechanism")
-AdditiveWeightDependence = _no_plasticity("AdditiveWeightDependence")
-MultiplicativeWeightDependence = _no_plasticity("MultiplicativeWeightDependence")
-AdditivePotentiationMultiplicativeDepression = _no_plasticity(
-    "AdditivePotentiationMultiplicativeDepression")
-GutigWeightDependence = _no_plasticity("GutigWeightDependence")
-SpikePairRule = _no_plasticity("SpikePairRule")
-Vogels2011Rule = _no_plasticity("Vogels2011Rule")

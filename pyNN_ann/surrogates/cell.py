@@ -167,3 +167,43 @@ class MembraneSurrogateCell(StreamingSurrogateCell):
     def rest_inputs(self, v_init):
         """At rest the steady state is v_init itself; the rate is unknown: 0.05/ms."""
         return ops.stack([v_init, ops.full_like(v_init, 0.05)], axis=1)
+
+
+@keras.saving.register_keras_serializable(package="pyNN_ann")
+class ExponentialMembraneSurrogateCell(MembraneSurrogateCell):
+    """The streaming surrogate of the adaptive exponential membrane (AdEx, the EIF
+    types). Inputs: the leaky membrane's (v_inf, with the adaptation current w
+    folded in, and rate) plus the exponential term's parameters delta_T, v_thresh
+    and tau_m, from which the cell evaluates the term f = delta_T / tau_m
+    exp((v - v_thresh) / delta_T) and its slope f / delta_T at its own v. Features:
+    distance to the linear steady state, rate, the full forward-Euler increment and
+    the slope (asinh-compressed: both grow by orders of magnitude at spike onset).
+    Output: the factor on the Euler increment, as for the leaky membrane.
+    """
+
+    INPUTS = ("v_inf", "rate", "delta_T", "v_thresh", "tau_m", "v_true", "teacher")
+    N_FEATURES = 4
+
+    @staticmethod
+    def exponential(v, inputs):
+        delta = ops.maximum(inputs[:, 2], 1e-3)
+        z = ops.minimum((v - inputs[:, 3]) / delta, 30.0)
+        on = ops.cast(inputs[:, 2] > 0, v.dtype)
+        f = on * inputs[:, 2] * ops.exp(z) / inputs[:, 4]
+        return f, f / delta
+
+    def _euler(self, v, inputs):
+        f, slope = self.exponential(v, inputs)
+        return ((inputs[:, 0] - v) * inputs[:, 1] + f) * self.norm["dt"], slope
+
+    def step_features(self, v, inputs):
+        n = self.norm
+        euler, slope = self._euler(v, inputs)
+        return ops.stack([(inputs[:, 0] - v) / n["drive_scale"], inputs[:, 1] / n["rate_scale"],
+                          ops.arcsinh(euler / n["dv_scale"]),
+                          ops.arcsinh(slope * n["dt"] * 10.0)], axis=-1)
+
+    def increment(self, v, inputs, h):
+        euler, _ = self._euler(v, inputs)
+        factor = 1.0 + ops.matmul(h, self.head_kernel)[:, 0] + self.head_bias[0]
+        return (euler * factor)[:, None]

@@ -24,7 +24,8 @@ the adapter and the training pipeline both use it.
 
 import numpy as np
 
-MODEL = "IF_membrane"  # the registry name of the shared surrogate
+MODEL = "IF_membrane"  # the registry name of the shared leaky membrane surrogate
+EIF_MODEL = "EIF_membrane"  # the adaptive exponential membrane (AdEx)
 
 #: cell type -> (synapse type, kernel shape)
 SYNAPSES = {
@@ -35,8 +36,13 @@ SYNAPSES = {
     "IF_cond_alpha": ("conductance", "alpha"),
     "IF_cond_exp_gsfa_grr": ("conductance", "exp"),
     "IF_facets_hardware1": ("conductance", "exp"),
+    "EIF_cond_exp_isfa_ista": ("conductance", "exp"),
+    "EIF_cond_alpha_isfa_ista": ("conductance", "alpha"),
 }
-CELLTYPES = tuple(SYNAPSES)
+#: cell type -> the surrogate that runs it
+MODELS = {name: EIF_MODEL if name.startswith("EIF_") else MODEL for name in SYNAPSES}
+CELLTYPES = tuple(name for name in SYNAPSES if MODELS[name] == MODEL)
+EIF_CELLTYPES = tuple(name for name in SYNAPSES if MODELS[name] == EIF_MODEL)
 
 #: parameters of the membrane (engine names), with their meaning and unit
 MEMBRANE_PARAMETERS = {
@@ -46,10 +52,15 @@ MEMBRANE_PARAMETERS = {
     # spike-triggered conductances (nS; zero increments for all but gsfa_grr)
     "q_sfa": "nS", "tau_sfa": "ms", "e_rev_sfa": "mV",
     "q_rr": "nS", "tau_rr": "ms", "e_rev_rr": "mV",
+    # adaptive exponential (EIF types; delta_T 0 and a, b 0 for the others): spikes at
+    # v_spike, exponential current g_L delta_T exp((v - v_thresh) / delta_T),
+    # adaptation current w with tau_w dw/dt = a (v - v_rest) - w, w += b at spikes
+    "delta_T": "mV", "v_spike": "mV", "a": "nS", "b": "nA", "tau_w": "ms",
 }
 _DEFAULTS = {"i_offset": 0.0, "e_rev_E": 0.0, "e_rev_I": -70.0, "tau_syn_E": 5.0,
              "tau_syn_I": 5.0, "q_sfa": 0.0, "tau_sfa": 100.0, "e_rev_sfa": -75.0,
-             "q_rr": 0.0, "tau_rr": 2.0, "e_rev_rr": -75.0}
+             "q_rr": 0.0, "tau_rr": 2.0, "e_rev_rr": -75.0,
+             "delta_T": 0.0, "a": 0.0, "b": 0.0, "tau_w": 100.0}
 # IF_facets_hardware1's fixed values (PyNN docstring: cm 0.2 nF, tau_refrac 1 ms, e_rev_E 0)
 _FACETS = {"cm": 0.2, "tau_refrac": 1.0, "e_rev_E": 0.0, "i_offset": 0.0}
 
@@ -63,6 +74,8 @@ def membrane_parameters(celltype, parameters):
         p = dict(p, **_FACETS)
         if "g_leak" in p:  # PyNN's name (nS); the adapter stores tau_m natively
             p["tau_m"] = _FACETS["cm"] * 1000.0 / p.pop("g_leak")
+    if "v_spike" not in p:  # the leaky types spike at v_thresh
+        p["v_spike"] = p["v_thresh"]
     out = {}
     for name in MEMBRANE_PARAMETERS:
         out[name] = p.get(name, _DEFAULTS.get(name))
@@ -85,3 +98,4 @@ def membrane_inputs(g_exc, g_inh, g_s, g_r, params, conductance, i_inj=0.0):
              + (1.0 - conductance) * (g_exc + g_inh)
              + 1e-3 * (g_s * params["e_rev_sfa"] + g_r * params["e_rev_rr"]))
     return i_tot / g_tot, g_tot / params["cm"]
+

@@ -75,13 +75,19 @@ class Surrogate:
 
     @property
     def kind(self):
-        """"membrane" (integrate-and-fire family, see ``if_family``) or "hh"."""
+        """Surrogate kind: "membrane", "exp_membrane" (integrate-and-fire families,
+        see ``if_family``) or "hh"."""
         return self.metadata.get("kind", "hh")
+
+    @property
+    def is_membrane(self):
+        """An integrate-and-fire membrane (leaky or exponential, see ``if_family``)."""
+        return self.kind in ("membrane", "exp_membrane")
 
     @property
     def monitored_inputs(self):
         """Names of the two inputs whose largest values the engine reports per run."""
-        return ("rate", "drive") if self.kind == "membrane" else ("g_exc", "g_inh")
+        return ("rate", "drive") if self.is_membrane else ("g_exc", "g_inh")
 
     def build_cell(self):
         """A fresh Keras cell carrying the trained weights."""

@@ -5,7 +5,8 @@
 * :mod:`.single_cell` -- ``pynn-ann validate``: held-out single-cell protocols,
   pyNN.ann vs pyNN.neuron (CVODE); :func:`validate` returns the metrics.
 * :mod:`.report` -- markdown tables and figures.
-* :mod:`.benchmark` -- HH network timing on several backends (``benchmarks/hh_network.py``).
+* :mod:`.benchmark` -- network timing on several backends (``benchmarks/hh_network.py``,
+  ``benchmarks/coba_network.py``); the networks are in :mod:`.benchmark_networks`.
 """
 
 from .metrics import coincidence_factor, compare, precision_recall  # noqa: F401

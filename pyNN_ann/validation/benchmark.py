@@ -1,11 +1,18 @@
-"""HH network benchmark: the same network on several PyNN backends, one fresh process each.
+"""Network benchmark: the same network on several PyNN backends, one fresh process each.
 
-N ``HH_cond_exp`` cells (COBAHH parameters, Brette et al. 2007), each driven by its own
+``--network`` picks the network (:mod:`.benchmark_networks`): ``cobahh`` (default), N
+``HH_cond_exp`` cells with COBAHH parameters, or ``coba``, N ``IF_cond_exp`` cells with
+the COBA parameters (Brette et al. 2007). Each cell is driven by its own
 ``SpikeSourcePoisson`` (one-to-one), optionally with recurrent 80/20 E/I connections
 (p = 0.02); ``--duration`` ms at ``--dt``, recording spikes. For each simulator and N
 it reports build time, run time, wall time per simulated second, neuron-steps per
-second, peak memory of the child process and the mean rate; then the ratio of each
-simulator's run time to pyNN.ann's. A simulator that fails is reported and skipped.
+second, ns per neuron-step, peak memory of the child process and the mean rate; then
+the ratio of each simulator's run time to pyNN.ann's. A simulator that fails is
+reported and skipped. ``--plot PATH`` draws run time against N (log-log).
+
+Simulator options (shown in the report): pyNN.neuron fixed step (``use_cvode=False``),
+pyNN.nest one thread; every backend gets ``--seed`` (pyNN.nest and pyNN.ann through
+``rng_seed``, pyNN.neuron through ``native_rng_baseseed``).
 
 The child processes run this file as a script (``--child``), so a pyNN.neuron run
 does not import pyNN_ann (nor TensorFlow) and its timings and memory are its own.
@@ -21,9 +28,21 @@ import time
 
 import numpy as np
 
-COBAHH = {"gbar_Na": 20.0, "gbar_K": 6.0, "g_leak": 0.01, "cm": 0.2, "v_offset": -63.0,
-          "e_rev_Na": 50.0, "e_rev_K": -90.0, "e_rev_leak": -60.0, "e_rev_E": 0.0,
-          "e_rev_I": -80.0, "tau_syn_E": 5.0, "tau_syn_I": 10.0, "i_offset": 0.0}
+try:
+    from . import benchmark_networks as networks
+except ImportError:  # run as a script (child process): leave pyNN_ann unimported
+    import benchmark_networks as networks
+
+COBAHH = networks.COBAHH_CELL  # former name
+
+
+def setup_options(sim_name, seed):
+    """The setup() options this benchmark gives each backend (besides timestep, min_delay)."""
+    if sim_name == "neuron":
+        return {"use_cvode": False, "native_rng_baseseed": seed}
+    if sim_name == "nest":
+        return {"rng_seed": seed, "threads": 1}
+    return {"rng_seed": seed}
 
 
 def _peak_rss_mb():
@@ -52,42 +71,36 @@ def run_child(sim_name, n, args):
         if sim_name != "ann":
             raise
         sim = importlib.import_module("pyNN_ann")  # import hook not installed
-    from pyNN.random import NumpyRNG, RandomDistribution
+    from pyNN.random import NumpyRNG
     t_import = time.perf_counter() - t0
-    options = {"use_cvode": False, "native_rng_baseseed": args["seed"]} \
-        if sim_name == "neuron" else {"rng_seed": args["seed"]}
+    options = setup_options(sim_name, args["seed"])
     options.update(args.get("options", {}).get(sim_name, {}))
 
     t0 = time.perf_counter()
     sim.setup(timestep=args["dt"], min_delay=args["delay"], **options)
-    rng = NumpyRNG(seed=args["seed"])
-    cells = sim.Population(n, sim.HH_cond_exp(**COBAHH), label="HH")
-    cells.initialize(v=RandomDistribution("uniform", (-70.0, -60.0), rng=rng))
-    n_syn = 0
-    if args["input_rate"] > 0:
-        drive = sim.Population(n, sim.SpikeSourcePoisson(rate=args["input_rate"]), label="drive")
-        sim.Projection(drive, cells, sim.OneToOneConnector(),
-                       sim.StaticSynapse(weight=args["input_weight"], delay=args["delay"]),
-                       receptor_type="excitatory")
-        n_syn = n
-    if args["recurrent"]:
-        n_exc = int(round(0.8 * n))
-        for pre, w, receptor in ((cells[:n_exc], args["we"], "excitatory"),
-                                 (cells[n_exc:], args["wi"], "inhibitory")):
-            prj = sim.Projection(pre, cells, sim.FixedProbabilityConnector(args["p"], rng=rng),
-                                 sim.StaticSynapse(weight=w, delay=args["delay"]),
-                                 receptor_type=receptor)
-            n_syn += prj.size()
+    cells, n_syn = networks.build(sim, args.get("network", "cobahh"), n, args,
+                                  NumpyRNG(seed=args["seed"]))
     cells.record("spikes")
     t_build = time.perf_counter() - t0
 
+    t_warmup = None
+    if args.get("warmup"):  # untimed: compilation, initial transient
+        t0 = time.perf_counter()
+        sim.run(args["warmup"])
+        t_warmup = time.perf_counter() - t0
     t0, c0 = time.perf_counter(), time.process_time()
     sim.run(args["duration"])
     t_run, c_run = time.perf_counter() - t0, time.process_time() - c0
 
+    # spike read-out: get_data only when the trains are wanted; PyNN assembles the Neo
+    # segment in O(N^2) for backends that return spikes per cell (neuron, ann), which
+    # takes minutes at N >= 20000, while counting is O(N)
     t0 = time.perf_counter()
-    spikes = cells.get_data("spikes").segments[0].spiketrains
-    n_spikes = int(sum(len(st) for st in spikes))
+    if args.get("spikes_out"):
+        spikes = cells.get_data("spikes").segments[0].spiketrains
+        n_spikes = int(sum(len(st) for st in spikes))
+    else:
+        n_spikes = int(sum(cells.get_spike_counts().values()))
     t_data = time.perf_counter() - t0
     if args.get("spikes_out"):
         trains = [np.asarray(st.rescale("ms").magnitude) for st in spikes]
@@ -95,12 +108,16 @@ def run_child(sim_name, n, args):
                             times=np.concatenate(trains) if trains else [])
     sim.end()
     steps = n * args["duration"] / args["dt"]
-    return {"simulator": sim_name, "n": n, "synapses": int(n_syn), "import_s": t_import,
-            "build_s": t_build, "run_s": t_run, "run_cpu_s": c_run, "get_data_s": t_data,
+    return {"simulator": sim_name, "network": args.get("network", "cobahh"), "n": n,
+            "setup_options": options, "synapses": int(n_syn), "import_s": t_import,
+            "build_s": t_build, "warmup_s": t_warmup, "run_s": t_run, "run_cpu_s": c_run,
+            "spike_readout": "get_data" if args.get("spikes_out") else "get_spike_counts",
+            "spike_readout_s": t_data,
             "wall_per_sim_s": t_run / (args["duration"] / 1000.0),
             "neuron_steps_per_s": steps / t_run, "ns_per_neuron_step": t_run / steps * 1e9,
             "peak_rss_mb": _peak_rss_mb(),
-            "mean_rate_hz": n_spikes / n / (args["duration"] / 1000.0),
+            "mean_rate_hz": n_spikes / n / ((args.get("warmup") or 0.0) + args["duration"])
+            * 1000.0,
             "error": None}
 
 
@@ -200,20 +217,31 @@ def _add_ratios(results):
             r["run_ratio_vs_ann"] = r["run_s"] / ann[r["n"]]["run_s"]
 
 
-def main(argv=None, prog=None):
-    p = argparse.ArgumentParser(prog=prog or "pynn-ann benchmark", description=__doc__,
+def _parser(prog, network):
+    p = argparse.ArgumentParser(prog=prog, description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--network", choices=sorted(networks.NETWORKS), default=network,
+                   help=f"network to simulate (default {network})")
     p.add_argument("--sizes", default="1000,4000", help="N, comma-separated")
     p.add_argument("--simulators", default="ann,neuron", help="e.g. ann,neuron,nest")
     p.add_argument("--duration", type=float, default=1000.0, help="ms")
     p.add_argument("--dt", type=float, default=0.1, help="ms")
-    p.add_argument("--delay", type=float, default=1.0, help="synaptic delay (ms)")
-    p.add_argument("--input-rate", type=float, default=1000.0, help="Poisson drive per cell (Hz)")
-    p.add_argument("--input-weight", type=float, default=0.0005, help="drive weight (uS)")
+    p.add_argument("--warmup", type=float, default=0.0,
+                   help="ms simulated before the timed run (untimed; for pyNN.ann it "
+                        "takes the XLA compilation out of the run time when equal to "
+                        "--duration); 0: none")
+    defaults = {k: ", ".join(f"{n}: {net.defaults[k]:g}" for n, net in networks.NETWORKS.items())
+                for k in ("delay", "input_rate", "input_weight", "p", "we", "wi")}
+    p.add_argument("--delay", type=float, help=f"synaptic delay (ms; {defaults['delay']})")
+    p.add_argument("--input-rate", type=float,
+                   help=f"Poisson drive per cell (Hz; {defaults['input_rate']})")
+    p.add_argument("--input-weight", type=float,
+                   help=f"drive weight (uS; {defaults['input_weight']})")
     p.add_argument("--no-recurrent", action="store_true", help="unconnected cells")
-    p.add_argument("--p", type=float, default=0.02, help="recurrent connection probability")
-    p.add_argument("--we", type=float, default=0.006, help="E weight (uS)")
-    p.add_argument("--wi", type=float, default=0.067, help="I weight (uS)")
+    p.add_argument("--p", type=float,
+                   help=f"recurrent connection probability ({defaults['p']})")
+    p.add_argument("--we", type=float, help=f"E weight (uS; {defaults['we']})")
+    p.add_argument("--wi", type=float, help=f"I weight (uS; {defaults['wi']})")
     p.add_argument("--seed", type=int, default=12345)
     p.add_argument("--option", action="append", default=[], metavar="SIM:KEY=VALUE",
                    help="extra setup() option for one simulator, e.g. ann:use_xla=True")
@@ -223,11 +251,32 @@ def main(argv=None, prog=None):
     p.add_argument("--reference-repeat", action="store_true",
                    help="run the reference again with other seeds (KL baseline)")
     p.add_argument("--timeout", type=float, default=3600.0, help="s per run")
-    p.add_argument("--output", default="benchmark_results")
+    p.add_argument("--output", default="benchmark_results",
+                   help="folder for benchmark.md and benchmark.json")
+    p.add_argument("--plot", metavar="PATH", help="write a log-log plot of run time vs N")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--child-n", type=int, help=argparse.SUPPRESS)
     p.add_argument("--child-args", help=argparse.SUPPRESS)
     p.add_argument("--child-out", help=argparse.SUPPRESS)
+    return p
+
+
+def options_table(runs, args):
+    """Markdown table of the setup() options each simulator ran with."""
+    from pyNN_ann.validation.report import markdown_table
+    rows = []
+    for sim_name, label, seed in runs:
+        opts = dict(setup_options(sim_name, seed), timestep=args["dt"], min_delay=args["delay"])
+        opts.update(args["options"].get(sim_name, {}))
+        note = {"neuron": "fixed step, CVODE off",
+                "nest": "one thread"}.get(sim_name, "defaults (all CPU threads)")
+        rows.append([label, ", ".join(f"{k}={v}" for k, v in opts.items()), note])
+    return markdown_table(["simulator", "setup() options", "notes"], rows)
+
+
+def main(argv=None, prog=None, network="cobahh"):
+    """Run the benchmark (or, with ``--child``, one run of it); returns the results."""
+    p = _parser(prog or "pynn-ann benchmark", network)
     a = p.parse_args(argv)
     if a.child:
         res = run_child(a.child, a.child_n, json.loads(a.child_args))
@@ -241,9 +290,12 @@ def main(argv=None, prog=None):
         sim_name, _, kv = o.partition(":")
         k, v = _parse_option(kv)
         options.setdefault(sim_name, {})[k] = v
-    args = {"dt": a.dt, "delay": a.delay, "duration": a.duration, "input_rate": a.input_rate,
-            "input_weight": a.input_weight, "recurrent": not a.no_recurrent, "p": a.p,
-            "we": a.we, "wi": a.wi, "seed": a.seed, "options": options}
+    net = networks.NETWORKS[a.network]
+    given = {"delay": a.delay, "input_rate": a.input_rate, "input_weight": a.input_weight,
+             "p": a.p, "we": a.we, "wi": a.wi}
+    args = dict(net.defaults, **{k: v for k, v in given.items() if v is not None})
+    args.update(network=a.network, dt=a.dt, duration=a.duration, warmup=a.warmup,
+                recurrent=not a.no_recurrent, seed=a.seed, options=options)
     sizes = [int(s) for s in a.sizes.split(",") if s]
     runs = [(s, s, a.seed) for s in a.simulators.split(",") if s]
     if a.reference_repeat and a.reference in [r[0] for r in runs]:
@@ -254,7 +306,7 @@ def main(argv=None, prog=None):
     results = []
     for n in sizes:
         for sim_name, label, seed in runs:
-            print(f"[benchmark] N={n} {label} ...", flush=True)
+            print(f"[benchmark] {a.network} N={n} {label} ...", flush=True)
             r = run_in_subprocess(sim_name, n, dict(args, seed=seed), timeout=a.timeout,
                                   spikes=not a.no_statistics)
             r["label"] = label
@@ -267,7 +319,7 @@ def main(argv=None, prog=None):
                       f"peak {r['peak_rss_mb']:.0f} MB, rate {r['mean_rate_hz']:.2f} Hz", flush=True)
     _add_ratios(results)
     if not a.no_statistics:
-        add_statistics(results, a.duration, reference=a.reference)
+        add_statistics(results, a.warmup + a.duration, reference=a.reference)
     table = markdown(results, reference=a.reference)
     print("\n" + table)
     os.makedirs(a.output, exist_ok=True)
@@ -275,15 +327,25 @@ def main(argv=None, prog=None):
         [p.prog] + (sys.argv[1:] if argv is None else list(argv))))
     with open(os.path.join(a.output, "benchmark.json"), "w") as f:
         json.dump({"settings": settings, "results": results}, f, indent=1)
+    drive = (f"Poisson drive {args['input_rate']:g} Hz × {args['input_weight']:g} uS per cell"
+             if args["input_rate"] > 0 else "no Poisson drive")
+    connectivity = (f"recurrent 80/20 E/I, p = {args['p']:g}, weights {args['we']:g} / "
+                    f"{args['wi']:g} uS" if args["recurrent"] else "unconnected")
     with open(os.path.join(a.output, "benchmark.md"), "w") as f:
-        f.write("# HH network benchmark\n\n"
+        f.write(f"# {net.title} benchmark\n\n"
                 f"    {settings['command']}\n\n"
-                f"{'Recurrent COBAHH' if args['recurrent'] else 'Unconnected'} HH_cond_exp, "
-                f"Poisson drive {a.input_rate:g} Hz × {a.input_weight:g} uS per cell, "
-                f"{a.duration:g} ms at dt {a.dt:g} ms, spikes recorded; "
+                f"{net.notes}: N {net.celltype} cells, {connectivity}, {drive}, delay "
+                f"{args['delay']:g} ms; {a.duration:g} ms at dt {a.dt:g} ms"
+                + (f" after an untimed {a.warmup:g} ms warm-up (rates and statistics over "
+                   "both)" if a.warmup else "") + ", spikes recorded; "
                 f"{os.cpu_count()} CPU cores; each run in a fresh process. "
-                "run CPU: process CPU time during run() (all threads).\n\n" + table + "\n")
+                "run CPU: process CPU time during run() (all threads).\n\n"
+                + options_table(runs, args) + "\n\n" + table + "\n")
     print(f"\nwritten: {os.path.join(a.output, 'benchmark.md')}")
+    if a.plot:
+        from pyNN_ann.validation.report import plot_run_times
+        plot_run_times(results, a.plot, title=f"{net.title}, {a.duration:g} ms at dt {a.dt:g} ms")
+        print(f"written: {a.plot}")
     return results
 
 

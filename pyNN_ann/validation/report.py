@@ -187,3 +187,30 @@ def write_validation_report(all_metrics, all_raw, output, command=None):
                 lines += ["### drift", "", f"![metrics per window of the long run]({f4})", ""]
     with open(os.path.join(output, "report.md"), "w") as f:
         f.write("\n".join(lines))
+
+
+def plot_run_times(results, path, title=None):
+    """Log-log plot of run time against N, one line per simulator (benchmark results)."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.5, 4.0))
+    labels = list(dict.fromkeys(r["label"] for r in results))
+    for j, label in enumerate(labels):
+        ok = sorted((r["n"], r["run_s"]) for r in results
+                    if r["label"] == label and not r.get("error"))
+        if ok:
+            n, t = zip(*ok)
+            ax.plot(n, t, "o-", color=f"C{j}", label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    sizes = sorted({r["n"] for r in results})
+    ax.set_xticks(sizes, [str(n) for n in sizes], minor=False)
+    ax.minorticks_off()
+    ax.set_xlabel("N (cells)")
+    ax.set_ylabel("run time (s)")
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

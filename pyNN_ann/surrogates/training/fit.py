@@ -26,7 +26,7 @@ def surrogate_inputs(data, spec):
     """
     p = {k[len("param_"):]: data[k] for k in data if k.startswith("param_")}
     v = data["v"]
-    if getattr(spec, "model", None) == if_family.MODEL:
+    if getattr(spec, "model", None) in (if_family.MODEL, if_family.EIF_MODEL):
         return if_inputs(data, p) + (if_clamp(data, p),)
     i_ext = p["i_offset"] + p["g_leak"] * (p["e_rev_leak"] - spec.reference_leak)
     n = v.shape[1]
@@ -86,9 +86,33 @@ def if_inputs(data, p):
             state = lfilter([1.0], [1.0, -np.exp(-dt / m[tau][i])], fired * m[q][i])
             out[i] = step_mean(m[tau][i], dt) * state
     col = {k: v[:, None] for k, v in m.items()}
+    exponential = np.any(m["delta_T"] > 0) or np.any(m["a"] != 0) or np.any(m["b"] != 0)
+    w = adaptation_current(data, m) if exponential else 0.0
     v_inf, rate = if_family.membrane_inputs(g["exc"], g["inh"], g_s, g_r, col,
-                                            conductance[:, None])
-    return np.stack([v_inf, rate], axis=-1).astype(np.float32), data["v"]
+                                            conductance[:, None], i_inj=-w)
+    columns = [v_inf, rate]
+    if exponential:
+        columns += [np.broadcast_to(col[k], v_inf.shape) for k in ("delta_T", "v_thresh",
+                                                                   "tau_m")]
+    return np.stack(columns, axis=-1).astype(np.float32), data["v"]
+
+
+def adaptation_current(data, m):
+    """w (nA) of AdEx reference cells on the grid, as the engine computes it from v:
+    w_{k+1} = w_k d + a (1 - d) (v_mid - v_rest) + b [spike at k+1]."""
+    dt = float(data["dt"])
+    v = data["v"]
+    w = np.zeros_like(v, dtype=float)
+    threshold = np.where(m["delta_T"] > 0, m["v_spike"], m["v_thresh"])
+    for i, steps in enumerate(spike_steps(data)):
+        d = np.exp(-dt / m["tau_w"][i])
+        fired = np.bincount(steps[steps < v.shape[1]], minlength=v.shape[1]).astype(float)
+        nxt = np.minimum(v[i, 1:], threshold[i])
+        nxt[fired[1:] > 0] = threshold[i]
+        drive = 1e-3 * m["a"][i] * (1 - d) * (0.5 * (v[i, :-1] + nxt) - m["v_rest"][i])
+        u = np.concatenate([[0.0], drive + m["b"][i] * fired[1:]])
+        w[i] = lfilter([1.0], [1.0, -d], u)
+    return w
 
 
 def if_clamp(data, p):
@@ -107,7 +131,7 @@ def if_clamp(data, p):
 def normalisation(inputs, v, clamp, spec, dt=0.1):
     """Scales for the cell's features, from the reference data (clamped samples out)."""
     dv = np.diff(v, axis=1)
-    if getattr(spec, "model", None) == if_family.MODEL:
+    if getattr(spec, "model", None) in (if_family.MODEL, if_family.EIF_MODEL):
         free = ~(clamp[:, :-1] | clamp[:, 1:])
         drive = (inputs[:, :-1, 0] - v[:, :-1])[free]
         return {"drive_scale": float(np.std(drive)),
@@ -180,7 +204,8 @@ def train(cell, data, spec, epochs=30, batches_per_epoch=100, batch_size=64, len
     keras.utils.set_random_seed(seed)
     inputs, v, clamp = surrogate_inputs(data, spec)
     sampler = WindowSampler(inputs, v, clamp, length, warmup, rng,
-                            rest_init=getattr(spec, "model", None) != if_family.MODEL)
+                            rest_init=getattr(spec, "model", None) not in (
+                                if_family.MODEL, if_family.EIF_MODEL))
     total = epochs * batches_per_epoch
     lr = keras.optimizers.schedules.CosineDecay(learning_rate, total, alpha=0.05)
     optimizer = keras.optimizers.Adam(lr, clipnorm=1.0)

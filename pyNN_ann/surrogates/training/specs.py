@@ -65,17 +65,17 @@ class IFSpec:
     parameters.
     """
 
-    model = if_family.MODEL
     v_init_range = (-80.0, -45.0)  # relative to v_rest + 15 mV (see sample_parameters)
     input_regimes = {"standard": {}}
 
-    def __init__(self, name, cells):
+    def __init__(self, name, cells, seed):
         self.name = name
         # the converged reference (validation label): pyNN.neuron has no IF_curr_delta;
         # NEST integrates it exactly (spikes on a 0.01 ms grid; v is not recordable)
         self.reference = "nest-dt0.01" if name == "IF_curr_delta" else "neuron-cvode"
         self.synapse_type, self.shape = if_family.SYNAPSES[name]
-        self.training_sets = (("standard", cells, 11 + sorted(if_family.SYNAPSES).index(name)),)
+        self.training_sets = (("standard", cells, seed),)
+        self.model = if_family.MODELS[name]
 
     # synaptic time constants (ms) of the training data; held-out validation protocols
     # reach down to 0.1 ms (Brunel's network), beyond the training data
@@ -149,8 +149,46 @@ class IFSpec:
         return tau * (np.e if self.shape == "alpha" else 1.0)
 
 
+class EIFSpec(IFSpec):
+    """An adaptive exponential type (AdEx), run by the exponential membrane surrogate.
+
+    Parameters span the firing patterns of Naud et al. 2008 (tonic, adapting,
+    bursting, irregular) around PyNN's defaults; inputs as for conductance-based IF
+    cells, relative to each cell's leak conductance and threshold.
+    """
+
+    model = if_family.EIF_MODEL
+
+    def sample_parameters(self, rng, size, training=False):
+        p = {"tau_m": _log_uniform(rng, 5.0, 50.0, size),
+             "cm": _log_uniform(rng, 0.1, 1.0, size),
+             "v_rest": rng.uniform(-75.0, -60.0, size)}
+        p["v_thresh"] = p["v_rest"] + rng.uniform(8.0, 25.0, size)
+        p["delta_T"] = _log_uniform(rng, 0.5, 5.0, size)
+        p["v_spike"] = p["v_thresh"] + np.maximum(rng.uniform(3.0, 7.0, size) * p["delta_T"], 3.0)
+        p["v_reset"] = p["v_thresh"] - rng.uniform(2.0, 25.0, size)
+        p["tau_refrac"] = np.where(rng.random(size) < 0.3, 0.1, rng.uniform(0.0, 5.0, size))
+        g_leak = p["cm"] / p["tau_m"]  # uS
+        p["a"] = np.where(rng.random(size) < 0.2, 0.0,
+                          1e3 * g_leak * _log_uniform(rng, 0.02, 4.0, size))  # nS
+        rheobase = (p["v_thresh"] - p["v_rest"]) * g_leak  # nA
+        p["b"] = np.where(rng.random(size) < 0.2, 0.0,
+                          rheobase * _log_uniform(rng, 0.01, 0.5, size))
+        p["tau_w"] = _log_uniform(rng, 10.0, 500.0, size)
+        p["i_offset"] = np.where(rng.random(size) < 0.4, 0.0,
+                                 rheobase * rng.uniform(-0.5, 2.5, size))
+        p["tau_syn_E"] = _log_uniform(rng, 0.1, 40.0, size)
+        p["tau_syn_I"] = _log_uniform(rng, 0.1, 40.0, size)
+        p["e_rev_E"] = np.where(rng.random(size) < 0.7, 0.0, rng.uniform(-10, 10, size))
+        p["e_rev_I"] = np.where(rng.random(size) < 0.5, -80.0, rng.uniform(-95, -65, size))
+        return p
+
+
 SPECS = {"HH_cond_exp": HHCondExpSpec()}
-SPECS.update({name: IFSpec(name, cells) for name, cells in (
-    ("IF_cond_exp", 120), ("IF_curr_exp", 120), ("IF_cond_alpha", 80),
-    ("IF_curr_alpha", 80), ("IF_cond_exp_gsfa_grr", 60), ("IF_facets_hardware1", 40),
-    ("IF_curr_delta", 0))})
+SPECS.update({name: EIFSpec(name, cells, seed) for name, cells, seed in (
+    ("EIF_cond_exp_isfa_ista", 160, 18), ("EIF_cond_alpha_isfa_ista", 80, 19))})
+# (cell type, reference cells for training, data seed)
+SPECS.update({name: IFSpec(name, cells, seed) for name, cells, seed in (
+    ("IF_cond_exp", 120, 12), ("IF_curr_exp", 120, 16), ("IF_cond_alpha", 80, 11),
+    ("IF_curr_alpha", 80, 14), ("IF_cond_exp_gsfa_grr", 60, 13),
+    ("IF_facets_hardware1", 40, 17), ("IF_curr_delta", 0, 15))})

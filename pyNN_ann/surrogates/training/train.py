@@ -37,7 +37,7 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="training seed")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)
-    hh = not (args.celltype.startswith("IF_"))
+    hh = not (args.celltype.startswith("IF_") or args.celltype.startswith("EIF_"))
     defaults = (dict(units=64, epochs=74, batch_size=256, length=600,
                      schedule="0.2:0,0.4:5,0.6:20,1.0:50") if hh else
                 dict(units=32, epochs=40, batch_size=128, length=300,
@@ -50,12 +50,12 @@ def main(argv=None):
     from .. import if_family
     from .specs import SPECS
 
-    if args.celltype in if_family.CELLTYPES or args.celltype == if_family.MODEL:
+    if args.celltype in if_family.MODELS or args.celltype in if_family.MODELS.values():
         from .train_membrane import train_membrane
         return train_membrane(args)
     if args.celltype not in SPECS:
         raise SystemExit(f"no training specification for {args.celltype}; "
-                         f"known: {', '.join(list(SPECS) + [if_family.MODEL])}")
+                         f"known: {', '.join(list(SPECS) + sorted(set(if_family.MODELS.values())))}")
     return train_hh(args)
 
 

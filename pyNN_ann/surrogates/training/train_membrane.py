@@ -1,7 +1,7 @@
-"""``pynn-ann train IF_membrane`` (or any integrate-and-fire type): the shared membrane
-surrogate of the integrate-and-fire family, trained on reference data of every family
-member that pyNN.neuron provides (IF_curr_delta has no pyNN.neuron model; its membrane
-is the same)."""
+"""``pynn-ann train IF_membrane`` / ``EIF_membrane`` (or any cell type they serve): the
+shared membrane surrogates of the integrate-and-fire families, each trained on
+reference data of every member that pyNN.neuron provides (IF_curr_delta has no
+pyNN.neuron model; its membrane is the leaky one)."""
 
 import datetime
 import os
@@ -19,15 +19,25 @@ from .. import if_family
 DOMAIN = {"tau_m": [3.0, 100.0], "tau_syn_E": [0.1, 40.0], "tau_syn_I": [0.1, 40.0],
           "cm": [1e-3, 1e3], "tau_refrac": [0.0, 1e6], "tau_sfa": [1e-3, 1e6],
           "tau_rr": [1e-3, 1e6], "q_sfa": [0.0, 1e6], "q_rr": [0.0, 1e6]}
+# the exponential membrane: the exponential term's steepness and the membrane time
+# constant shape the dynamics the surrogate learned; adaptation (a, b, tau_w) is exact
+EIF_DOMAIN = dict(DOMAIN, tau_m=[5.0, 50.0], delta_T=[0.5, 5.0], tau_w=[1e-3, 1e6],
+                  a=[-1e6, 1e6], b=[-1e6, 1e6])
 
 
-def load_family_data(data_dir, workers=2, duration=2000.0):
-    """Reference data of every IF type with training cells (generated when missing),
-    merged, with a ``celltype`` column and NaN for parameters a type lacks."""
+def model_of(name):
+    """The membrane surrogate that ``name`` (a cell type or a model) refers to."""
+    return if_family.MODELS.get(name, name)
+
+
+def load_family_data(data_dir, workers=2, duration=2000.0, model=if_family.MODEL):
+    """Reference data of every type run by ``model`` with training cells (generated
+    when missing), merged, with a ``celltype`` column and NaN for parameters a type
+    lacks."""
     from .dataset import generate
     from .specs import SPECS
     parts = []
-    for name in if_family.CELLTYPES:
+    for name in [ct for ct in if_family.SYNAPSES if if_family.MODELS[ct] == model]:
         for regime, cells, seed in SPECS[name].training_sets:
             if not cells:
                 continue
@@ -58,16 +68,19 @@ def train_membrane(args):
     import keras
 
     from .. import registry
-    from ..cell import MembraneSurrogateCell
+    from ..cell import ExponentialMembraneSurrogateCell, MembraneSurrogateCell
     from .fit import normalisation, surrogate_inputs, train
     from .specs import SPECS
 
+    model = model_of(args.celltype)
+    exponential = model == if_family.EIF_MODEL
     os.makedirs(args.data_dir, exist_ok=True)
-    data = load_family_data(args.data_dir, args.workers, args.duration)
-    spec = SPECS["IF_cond_exp"]
+    data = load_family_data(args.data_dir, args.workers, args.duration, model)
+    spec = SPECS["EIF_cond_exp_isfa_ista" if exponential else "IF_cond_exp"]
     inputs, v, clamp = surrogate_inputs(data, spec)
     norm = normalisation(inputs, v, clamp, spec, dt=float(data["dt"]))
-    cell = MembraneSurrogateCell(units=args.units, norm=norm)
+    cls = ExponentialMembraneSurrogateCell if exponential else MembraneSurrogateCell
+    cell = cls(units=args.units, norm=norm)
     if args.init:
         cell.build((None, len(cell.INPUTS)))
         with np.load(args.init, allow_pickle=False) as w:
@@ -82,11 +95,14 @@ def train_membrane(args):
     free = ~(clamp[:, :-1] | clamp[:, 1:])
     drive = np.abs(inputs[:, :-1, 0] - v[:, :-1])[free]
     counts = {ct: int(n) for ct, n in zip(*np.unique(data["celltype"], return_counts=True))}
-    output = args.output or os.path.join(registry.MODELS_DIR, if_family.MODEL)
+    output = args.output or os.path.join(registry.MODELS_DIR, model)
     metadata = {
-        "celltype": if_family.MODEL, "kind": "membrane", "dt": float(data["dt"]),
-        "celltypes": list(if_family.CELLTYPES), "spike_threshold": None,
-        "domain": {"fixed": {}, "ranges": DOMAIN, "initial": {}},
+        "celltype": model, "kind": "exp_membrane" if exponential else "membrane",
+        "dt": float(data["dt"]),
+        "celltypes": [ct for ct in if_family.SYNAPSES if if_family.MODELS[ct] == model],
+        "spike_threshold": None,
+        "domain": {"fixed": {}, "ranges": EIF_DOMAIN if exponential else DOMAIN,
+                   "initial": {}},
         "training": {"reference": "pyNN.neuron 9.0.2, CVODE rtol=atol=1e-6",
                      "cells": counts, "duration_ms": float((v.shape[1] - 1) * data["dt"]),
                      "seed": args.seed, "epochs": args.epochs,
@@ -102,5 +118,5 @@ def train_membrane(args):
                         "drive": float(drive.max())},
     }
     metadata = registry.save(output, cell, metadata)
-    print(f"saved the {if_family.MODEL} surrogate to {output} "
+    print(f"saved the {model} surrogate to {output} "
           f"({metadata['flops_per_step']} FLOP per neuron-step)")
