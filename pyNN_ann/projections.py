@@ -142,7 +142,10 @@ class Projection(common.Projection):
         post_gid, post_idx = (a[self._post_index] for a in engine_addresses(self.post))
         engine = self._simulator.state.engine
         pairs = np.stack([pre_gid, post_gid], axis=1)
-        unique_pairs = np.unique(pairs, axis=0)
+        if (pairs == pairs[0]).all():  # one pre and one post group: no sort needed
+            unique_pairs = pairs[:1]
+        else:
+            unique_pairs = np.unique(pairs, axis=0)
         dynamics_kind = getattr(self.synapse_type, "engine_dynamics", None)
         extra = {}
         if dynamics_kind == "tsodyks_markram":
