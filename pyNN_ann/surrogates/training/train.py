@@ -59,12 +59,28 @@ def main(argv=None):
     return train_hh(args)
 
 
+def fit_from_args(cell, data, spec, args, **options):
+    """Train ``cell`` with the command line's recipe (``--init`` weights, curriculum,
+    batch sizes); returns the loss history."""
+    from .fit import train
+    if args.init:
+        cell.build((None, len(cell.INPUTS)))
+        with np.load(args.init, allow_pickle=False) as w:
+            cell.set_weights([w[f"arr_{i}"] for i in range(len(w.files))])
+    schedule = tuple((float(f), None if h.lower() == "none" else int(h))
+                     for f, h in (pair.split(":") for pair in args.schedule.split(",")))
+    return train(cell, data, spec, epochs=args.epochs,
+                 batches_per_epoch=args.batches_per_epoch, batch_size=args.batch_size,
+                 length=args.length, learning_rate=args.learning_rate, loss=args.loss,
+                 schedule=schedule, seed=args.seed, **options)
+
+
 def train_hh(args):
     """Train a Hodgkin-Huxley-type surrogate (its own reference data, 64 units)."""
     from ..cell import StreamingSurrogateCell
     from .. import registry
     from .dataset import generate, merge, with_conductances
-    from .fit import normalisation, surrogate_inputs, train
+    from .fit import normalisation, surrogate_inputs
     from .specs import SPECS
 
     spec = SPECS[args.celltype]
@@ -84,17 +100,8 @@ def train_hh(args):
     norm = normalisation(inputs, v, clamp, spec)
     norm["dv_scale"] = 20.0  # mV per step at unit output; spikes reach ~70 mV/step
     cell = StreamingSurrogateCell(units=args.units, norm=norm)
-    if args.init:
-        cell.build((None, 7))
-        with np.load(args.init, allow_pickle=False) as w:
-            cell.set_weights([w[f"arr_{i}"] for i in range(len(w.files))])
-    schedule = tuple((float(f), None if h.lower() == "none" else int(h))
-                     for f, h in (pair.split(":") for pair in args.schedule.split(",")))
     started = time.perf_counter()
-    history = train(cell, data, spec, epochs=args.epochs,
-                    batches_per_epoch=args.batches_per_epoch, batch_size=args.batch_size,
-                    length=args.length, learning_rate=args.learning_rate, loss=args.loss,
-                    schedule=schedule, seed=args.seed)
+    history = fit_from_args(cell, data, spec, args)
     import keras
     output = args.output or os.path.join(registry.MODELS_DIR, args.celltype)
     metadata = {

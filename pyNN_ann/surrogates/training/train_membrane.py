@@ -69,7 +69,8 @@ def train_membrane(args):
 
     from .. import registry
     from ..cell import ExponentialMembraneSurrogateCell, MembraneSurrogateCell
-    from .fit import normalisation, surrogate_inputs, train
+    from .fit import normalisation, surrogate_inputs
+    from .train import fit_from_args
     from .specs import SPECS
 
     model = model_of(args.celltype)
@@ -81,17 +82,8 @@ def train_membrane(args):
     norm = normalisation(inputs, v, clamp, spec, dt=float(data["dt"]))
     cls = ExponentialMembraneSurrogateCell if exponential else MembraneSurrogateCell
     cell = cls(units=args.units, norm=norm)
-    if args.init:
-        cell.build((None, len(cell.INPUTS)))
-        with np.load(args.init, allow_pickle=False) as w:
-            cell.set_weights([w[f"arr_{i}"] for i in range(len(w.files))])
-    schedule = tuple((float(f), None if h.lower() == "none" else int(h))
-                     for f, h in (pair.split(":") for pair in args.schedule.split(",")))
     started = time.perf_counter()
-    history = train(cell, data, spec, epochs=args.epochs,
-                    batches_per_epoch=args.batches_per_epoch, batch_size=args.batch_size,
-                    length=args.length, warmup=50, learning_rate=args.learning_rate,
-                    loss=args.loss, schedule=schedule, seed=args.seed)
+    history = fit_from_args(cell, data, spec, args, warmup=50)
     free = ~(clamp[:, :-1] | clamp[:, 1:])
     drive = np.abs(inputs[:, :-1, 0] - v[:, :-1])[free]
     counts = {ct: int(n) for ct, n in zip(*np.unique(data["celltype"], return_counts=True))}
