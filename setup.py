@@ -123,7 +123,7 @@ setup(
     extras_require={
         "reference": ["neuron==9.0.2"],
         "jax": ["jax"],
-        "test": ["pytest", "neuron==9.0.2"],
+        "test": ["pytest", "neuron==9.0.2", "jax"],
         "docs": ["sphinx"],
     },
     entry_points={

@@ -1,5 +1,7 @@
-"""The compiled time loop: one XLA-compiled ``tf.while_loop`` advances the whole
-network by a chunk of steps, with no Python and no dynamic shapes per step.
+"""The compiled time loop: one XLA-compiled ``while`` loop advances the whole network
+by a chunk of steps, with no Python and no dynamic shapes per step. It is written with
+``keras.ops`` and the few primitives of ``backend``, so it runs on the TensorFlow and
+the JAX backends of Keras alike.
 
 Step k -> k+1, in order:
  1. synaptic arrivals due at step k are taken from the delay ring and added to the
@@ -22,17 +24,23 @@ Step k -> k+1, in order:
 
 from types import SimpleNamespace
 
-import tensorflow as tf
-from tensorflow.compiler.tf2xla.python import xla
+from keras import ops
 
 from ..surrogates import if_family
+from . import backend as B
+from . import counter_rng
 from . import short_term_plasticity as stp
 from . import stdp as stdp_rule
 
 TILE = 512  # synapses gathered per block of spikes
-_TF_OPS = SimpleNamespace(exp=tf.exp, where=tf.where, abs=tf.abs, pow=tf.pow,
-                          clip=tf.clip_by_value, zeros_like=tf.zeros_like,
-                          to_float=lambda x: tf.cast(x, tf.float32))
+INDEX = B.INDEX
+_OPS = SimpleNamespace(exp=ops.exp, where=ops.where, abs=ops.abs, pow=ops.power,
+                       clip=ops.clip, zeros_like=ops.zeros_like,
+                       to_float=lambda x: ops.cast(x, "float32"))
+
+
+def _index(x):
+    return ops.cast(x, INDEX)
 
 
 class ChunkRunner:
@@ -53,27 +61,32 @@ class ChunkRunner:
         self.models = models
         self.plastic = plastic  # synapses with Tsodyks-Markram dynamics
         self.stdp = stdp
-        self.history = None  # recent spikes of every neuron, for STDP
-        if stdp is not None:
-            self.history = tf.Variable(tf.zeros((stdp["history"], n_cells + n_poisson
-                                                 + n_array), tf.bool), trainable=False)
         self.dt = float(dt)
         self.n_cells, self.n_poisson, self.n_array = n_cells, n_poisson, n_array
         self.n_total = n_cells + n_poisson + n_array
         self.slots = ring_slots
-        self.ring = tf.Variable(tf.zeros((ring_slots * 2 * n_cells,)), trainable=False)
         self.signals = signals
-        self.spike_index = tf.constant(spike_index, tf.int64)
+        self._signal_index = [B.constant(idx) for _, idx, _ in signals]
+        self.spike_index = B.constant(spike_index)
         self.seed = int(seed)
         # (start, stop, max fan-out) of each presynaptic group in neuron space
         self.senders = [(a, b, int(f)) for a, b, f in senders if f > 0]
-        self.injected = tf.constant(injected, tf.int64)  # cells with injected current
+        self.injected = B.constant(injected) if len(injected) else ()
+        self.ring = self.history = None
+        self.reset_ring()
         self._compiled = {}
 
     def reset_ring(self):
-        self.ring.assign(tf.zeros_like(self.ring))
-        if self.history is not None:
-            self.history.assign(tf.zeros_like(self.history))
+        """Empty the delay ring (spikes in transit) and the STDP spike history."""
+        self.ring = ops.zeros((self.slots * 2 * self.n_cells,), "float32")
+        if self.stdp is not None:  # recent spikes of every neuron
+            self.history = ops.zeros((self.stdp["history"], self.n_total), "bool")
+
+    def set_ring(self, ring, history=None):
+        """Restore a delay ring (and STDP history) saved with ``B.to_numpy``."""
+        self.ring = B.constant(ring)
+        if history is not None:
+            self.history = B.constant(history)
 
     def run_chunk(self, k0, n_steps, state, const, array_events, injection):
         """Advance steps k0 .. k0 + n_steps (a Python int: one compilation per size).
@@ -84,15 +97,16 @@ class ChunkRunner:
         (rows beyond the chunk's samples are padding) and the spike buffer.
         """
         if n_steps not in self._compiled:
-            self._compiled[n_steps] = tf.function(
-                lambda k0, state, const, events, inj: self._run(k0, n_steps, state, const,
-                                                                events, inj),
-                jit_compile=True)
+            self._compiled[n_steps] = B.compile(
+                lambda k0, state, const, events, inj, ring, history: self._run(
+                    k0, n_steps, state, const, events, inj, ring, history))
+        history = ops.zeros((1, 0), "bool") if self.history is None else self.history
         state, ring, history, samples, spikes = self._compiled[n_steps](
-            k0, state, const, array_events, injection)
-        self.ring.assign(ring)
+            B.constant(k0), state, const, B.constant(array_events), B.constant(injection),
+            self.ring, history)
+        self.ring = ring
         if self.history is not None:
-            self.history.assign(history)
+            self.history = history
         return state, samples, spikes
 
     # -- pieces of one step ---------------------------------------------------
@@ -101,7 +115,7 @@ class ChunkRunner:
         c = const
         i_ext = c["i_ext"]
         if len(self.injected):
-            i_ext = tf.tensor_scatter_nd_add(i_ext, self.injected[:, None], injected)
+            i_ext = B.scatter_add(i_ext, self.injected, injected)
         arr_e, arr_i = arrivals[:n], arrivals[n:]
         g_exc = state["g_exc"] + arr_e * c["kick_g_E"]
         g_inh = state["g_inh"] + arr_i * c["kick_g_I"]
@@ -109,11 +123,11 @@ class ChunkRunner:
         x_inh = state["x_inh"] + arr_i * c["kick_x_I"]
         refrac = state["refrac"]  # ms of clamp left, from t_k
         refractory = refrac > 0
-        v = state["v"] + tf.where(refractory, 0.0, c["delta"] * (arr_e + arr_i))
+        v = state["v"] + ops.where(refractory, 0.0, c["delta"] * (arr_e + arr_i))
         new_v, new_models, monitor_a, monitor_b = [], [], [], []
         for (cell, start, stop, kind), ms in zip(self.models, state["models"]):
             sl = slice(start, stop)
-            ones = tf.ones_like(v[sl])
+            ones = ops.ones_like(v[sl])
             if kind in ("membrane", "exp_membrane"):
                 params = {key: c[key][sl] for key in (
                     "cm", "tau_m", "v_rest", "e_rev_E", "e_rev_I", "e_rev_sfa", "e_rev_rr",
@@ -128,35 +142,35 @@ class ChunkRunner:
                 columns = [v_inf, rate]
                 if kind == "exp_membrane":
                     columns += [params["delta_T"], params["v_thresh"], params["tau_m"]]
-                inputs = tf.stack(columns + [v[sl], ones], axis=1)
+                inputs = ops.stack(columns + [v[sl], ones], axis=1)
                 monitor_a.append(rate)
-                monitor_b.append(tf.abs(v_inf - v[sl]))
+                monitor_b.append(ops.abs(v_inf - v[sl]))
             else:
-                inputs = tf.stack([g_exc[sl], g_inh[sl], c["e_rev_E"][sl], c["e_rev_I"][sl],
-                                   i_ext[sl], v[sl], ones], axis=1)
+                inputs = ops.stack([g_exc[sl], g_inh[sl], c["e_rev_E"][sl], c["e_rev_I"][sl],
+                                    i_ext[sl], v[sl], ones], axis=1)
                 monitor_a.append(g_exc[sl])
                 monitor_b.append(g_inh[sl])
             out, (_, buf, h, cc) = cell(inputs, list(ms))
             new_v.append(out[:, 0])
             new_models.append((out, buf, h, cc))
-        v_pred = tf.concat(new_v, 0) if new_v else v
+        v_pred = ops.concatenate(new_v, 0) if new_v else v
         threshold = c["threshold"]
         resets = c["reset"] > 0
         dt = self.dt
         clamped = refrac >= dt * (1 - 1e-4)
-        free_from = tf.where(clamped, dt, refrac)  # the clamp ends this far into the step
+        free_from = ops.where(clamped, dt, refrac)  # the clamp ends this far into the step
         v_pred = v + (1.0 - free_from / dt) * (v_pred - v)
         spikes = (~clamped & (v_pred >= threshold)
                   & (resets | (v < threshold)))  # reset models: at or above threshold
         # crossing time within the free part of the step, by linear interpolation
-        crossing = tf.clip_by_value(
-            tf.math.divide_no_nan(threshold - v, v_pred - v), 0.0, 1.0)
+        crossing = ops.clip(ops.divide_no_nan(threshold - v, v_pred - v), 0.0, 1.0)
         clamp_left = c["tau_refrac"] - (1.0 - crossing) * (dt - free_from)
-        v_new = tf.where(resets & (spikes | clamped), c["v_reset"], v_pred)
-        refrac = tf.where(spikes & resets, tf.maximum(clamp_left, 0.0),
-                          tf.maximum(refrac - dt, 0.0))
-        fired = tf.cast(spikes, tf.float32)
-        peak = lambda old, parts: tf.maximum(old, tf.concat(parts, 0)) if parts else old  # noqa
+        v_new = ops.where(resets & (spikes | clamped), c["v_reset"], v_pred)
+        refrac = ops.where(spikes & resets, ops.maximum(clamp_left, 0.0),
+                           ops.maximum(refrac - dt, 0.0))
+        fired = ops.cast(spikes, "float32")
+        peak = lambda old, parts: (  # noqa: E731
+            ops.maximum(old, ops.concatenate(parts, 0)) if parts else old)
         # decay to t_{k+1}; arrivals due at k+1 are added at the next step
         carried = {key: state[key] for key in ("stp", "stdp") if key in state}
         state = {"v": v_new, "refrac": refrac, "models": new_models, **carried,
@@ -164,7 +178,7 @@ class ChunkRunner:
                  "g_inh": (g_inh + c["alpha_dt_I"] * x_inh) * c["decay_I"],
                  "x_exc": x_exc * c["decay_E"], "x_inh": x_inh * c["decay_I"],
                  "w": (state["w"] * c["decay_w"] + fired * c["b"] + c["a"] * (
-                     0.5 * (v + tf.minimum(v_pred, threshold)) - c["v_rest"])
+                     0.5 * (v + ops.minimum(v_pred, threshold)) - c["v_rest"])
                      * (1.0 - c["decay_w"])),
                  "g_s": state["g_s"] * c["decay_s"] + fired * c["q_sfa"],
                  "g_r": state["g_r"] * c["decay_r"] + fired * c["q_rr"],
@@ -173,12 +187,10 @@ class ChunkRunner:
         return state, spikes
 
     def _sources(self, k1, const, events):
-        u = tf.random.stateless_uniform(
-            [self.n_poisson], seed=tf.stack([tf.constant(self.seed, tf.int64), k1]))
+        u = counter_rng.uniform(self.seed, k1, ops.arange(self.n_poisson, dtype="int32"))
         poisson = (u < const["p_spike"]) & (k1 >= const["p_start"]) & (k1 < const["p_stop"])
-        arrays = tf.scatter_nd(events[:, None], tf.ones_like(events, tf.bool),
-                               [self.n_array + 1])[:self.n_array]
-        return poisson, arrays
+        hits = B.scatter_new(events, ops.ones(ops.shape(events), "int32"), self.n_array + 1)
+        return poisson, hits[:self.n_array] > 0
 
     def _tiles(self, active, row_ptr, fan, body, carry):
         """``carry = body(pos, mask, carry)`` for the rows where ``active``: rows are
@@ -186,87 +198,84 @@ class ChunkRunner:
         (j < fan) gathered as a (block x fan) tile; ``mask`` marks real entries."""
         n_rows = int(active.shape[0])
         block = max(1, min(n_rows, TILE // fan))
-        active_i = tf.cast(active, tf.int32)
-        order = tf.cumsum(active_i) - 1  # rank of each active row
-        count = tf.reduce_sum(active_i)
-        rows = tf.range(n_rows, dtype=tf.int32)
-        offsets = tf.range(fan, dtype=tf.int64)[None, :]
+        active_i = ops.cast(active, "int32")
+        order = ops.cumsum(active_i) - 1  # rank of each active row
+        count = ops.sum(active_i)
+        rows = ops.arange(n_rows, dtype="int32")
+        offsets = ops.arange(fan, dtype=INDEX)[None, :]
 
         def one_block(b, carry):
             lo = b * block
             mine = (active_i > 0) & (order >= lo) & (order < lo + block)
-            slot = tf.where(mine, order - lo, block)
-            who = tf.scatter_nd(slot[:, None], rows, [block + 1])[:block]
-            valid = tf.range(block) < count - lo
-            first = tf.gather(row_ptr, who)
-            length = tf.where(valid, tf.gather(row_ptr, who + 1) - first, 0)
+            slot = ops.where(mine, order - lo, block)
+            who = B.scatter_new(slot, rows, block + 1)[:block]
+            valid = ops.arange(block, dtype="int32") < count - lo
+            first = B.gather(row_ptr, who)
+            length = ops.where(valid, B.gather(row_ptr, who + 1) - first, 0)
             mask = offsets < length[:, None]
-            pos = tf.where(mask, first[:, None] + offsets, 0)
+            pos = ops.where(mask, first[:, None] + offsets, 0)
             return b + 1, body(pos, mask, carry)
 
         n_blocks = (count + block - 1) // block
-        _, carry = tf.while_loop(lambda b, *_: b < n_blocks, one_block, (0, carry))
+        _, carry = B.while_loop(lambda b, *_: b < n_blocks, one_block,
+                                (ops.convert_to_tensor(0, "int32"), carry))
         return carry
 
     def _transmit(self, ring, syn_state, k1, spikes, const, start, stop, fan):
         """Add the weights of the synapses of neurons start..stop that spiked; with
         short-term plasticity, the effective weights and the synapses' new state."""
-        n_slots = tf.constant(self.slots, tf.int64)
-        width = tf.constant(2 * self.n_cells, tf.int64)
+        width = 2 * self.n_cells
 
         def send(syn, mask, carry):
             ring, syn_state = carry
-            weight = tf.where(mask, tf.gather(const["syn_weight"], syn), 0.0)
-            delay = tf.gather(const["syn_delay"], syn)
+            weight = ops.where(mask, B.gather(const["syn_weight"], syn), 0.0)
+            delay = B.gather(const["syn_delay"], syn)
             if self.plastic:
                 weight, syn_state = self._plastic_weights(weight, syn, mask, k1 + delay,
                                                           syn_state, const)
-            where = ((k1 + delay) % n_slots) * width + tf.gather(const["syn_target"], syn)
-            ring = tf.tensor_scatter_nd_add(ring, tf.reshape(where, (-1, 1)),
-                                            tf.reshape(weight, (-1,)))
-            return ring, syn_state
+            where = ((k1 + delay) % self.slots) * width + B.gather(const["syn_target"], syn)
+            return B.scatter_add(ring, where, weight), syn_state
 
         return self._tiles(spikes[start:stop], const["row_ptr"][start:stop + 1], fan, send,
                            (ring, syn_state))
 
     def _plastic_weights(self, weight, syn, mask, arrival_step, syn_state, const):
         """Tsodyks-Markram: effective weights of a tile and the updated synapse state."""
-        on = mask & (tf.gather(const["stp_on"], syn) > 0)
-        t = tf.cast(arrival_step, tf.float32) * self.dt
-        old = {k: tf.gather(syn_state[k], syn) for k in stp.STATE}
-        params = {k: tf.gather(const[f"stp_{k}"], syn) for k in stp.PARAMETERS}
-        effective, new = stp.arrive(_TF_OPS, weight, t, old, params,
-                                    tf.gather(const["stp_tau_syn"], syn))
-        weight = tf.where(on, effective, weight)
-        index = tf.reshape(tf.where(on, syn, tf.shape(syn_state["u"], tf.int64)[0]), (-1, 1))
-        syn_state = {k: tf.tensor_scatter_nd_update(  # the padding row absorbs misses
-            tf.concat([syn_state[k], [0.0]], 0), index, tf.reshape(new[k], (-1,)))[:-1]
-            for k in stp.STATE}
+        on = mask & (B.gather(const["stp_on"], syn) > 0)
+        t = ops.cast(arrival_step, "float32") * self.dt
+        old = {k: B.gather(syn_state[k], syn) for k in stp.STATE}
+        params = {k: B.gather(const[f"stp_{k}"], syn) for k in stp.PARAMETERS}
+        effective, new = stp.arrive(_OPS, weight, t, old, params,
+                                    B.gather(const["stp_tau_syn"], syn))
+        weight = ops.where(on, effective, weight)
+        index = ops.where(on, syn, syn_state["u"].shape[0])
+        syn_state = {k: B.scatter_set(  # the padding entry absorbs misses
+            ops.concatenate([syn_state[k], ops.zeros((1,), "float32")], 0), index,
+            new[k])[:-1] for k in stp.STATE}
         return weight, syn_state
 
     def _stdp_step(self, k1, spikes, history, syn_state, ring, const):
         """STDP at step k1: record the spikes, then presynaptic events, postsynaptic
         events and arrivals (in this order at equal times; see ``stdp``)."""
         length = self.stdp["history"]
-        history = tf.tensor_scatter_nd_update(history, [[k1 % length]], spikes[None, :])
+        history = B.dynamic_update_slice(history, spikes[None, :], [k1 % length, 0])
 
         def active(name):
             _, lags, _ = self.stdp["passes"][name]
-            # tf.gather, not indexing: a strided slice would make XLA specialise on k0
-            past = [tf.gather(tf.gather(history, (k1 - lag) % length),
-                              const[f"stdp_{name}_neurons"]) for lag in lags]
-            return tf.reshape(tf.stack(past, axis=1), [-1])  # row = neuron x lags + lag
+            # gather, not indexing: a strided slice would make XLA specialise on k0
+            past = [B.gather(B.gather(history, (k1 - lag) % length),
+                             const[f"stdp_{name}_neurons"]) for lag in lags]
+            return ops.reshape(ops.stack(past, axis=1), [-1])  # row = neuron x lags + lag
 
         def events(name, rule):
             def update(pos, mask, state):
-                syn = tf.gather(const[f"stdp_{name}_syn"], pos)
-                old = {k: tf.gather(state[k], syn) for k in stdp_rule.STATE}
-                cols = {k: tf.gather(const["stdp_" + k], syn) for k in stdp_rule.COLUMNS}
-                new = rule(_TF_OPS, old, k1, self.dt, cols)
+                syn = B.gather(const[f"stdp_{name}_syn"], pos)
+                old = {k: B.gather(state[k], syn) for k in stdp_rule.STATE}
+                cols = {k: B.gather(const["stdp_" + k], syn) for k in stdp_rule.COLUMNS}
+                new = rule(_OPS, old, k1, self.dt, cols)
                 # the state's last entry pads: it absorbs the misses
-                index = tf.reshape(tf.where(mask, syn, self.stdp["n"]), (-1, 1))
-                return {k: tf.tensor_scatter_nd_update(state[k], index,
-                                                       tf.reshape(new[k], (-1,)))
+                index = ops.where(mask, syn, self.stdp["n"])
+                return {k: B.scatter_set(state[k], index, ops.cast(new[k], state[k].dtype))
                         for k in stdp_rule.STATE}
             return update
 
@@ -278,33 +287,31 @@ class ChunkRunner:
         slot = (k1 % self.slots) * (2 * self.n_cells)
 
         def arrive(pos, mask, ring):
-            syn = tf.gather(const["stdp_arrive_syn"], pos)
-            weight = tf.where(mask, tf.gather(syn_state["w"], syn), 0.0)
-            where = slot + tf.gather(const["stdp_target"], syn)
-            return tf.tensor_scatter_nd_add(ring, tf.reshape(where, (-1, 1)),
-                                            tf.reshape(weight, (-1,)))
+            syn = B.gather(const["stdp_arrive_syn"], pos)
+            weight = ops.where(mask, B.gather(syn_state["w"], syn), 0.0)
+            return B.scatter_add(ring, slot + B.gather(const["stdp_target"], syn), weight)
 
         ring = self._tiles(active("arrive"), const["stdp_arrive_row_ptr"],
                            max(1, self.stdp["passes"]["arrive"][2]), arrive, ring)
         return history, syn_state, ring
 
     # -- the chunk --------------------------------------------------------------
-    def _run(self, k0, n_steps, state, const, events, injection):
+    def _run(self, k0, n_steps, state, const, events, injection, ring, history):
         width = 2 * self.n_cells
-        n_slots = tf.constant(self.slots, tf.int64)
-        buffers = [tf.zeros((n_steps // every + 2, len(idx))) for _, idx, every in self.signals]
-        spike_buffer = tf.zeros((n_steps, len(self.spike_index)), tf.bool)
+        buffers = [ops.zeros((n_steps // every + 2, len(idx)), "float32")
+                   for _, idx, every in self.signals]
+        spike_buffer = ops.zeros((n_steps, len(self.spike_index)), "bool")
         first_sample = [k0 // every + 1 for _, _, every in self.signals]
 
         def body(i, state, ring, history, buffers, spike_buffer):
-            k = k0 + tf.cast(i, tf.int64)
+            k = k0 + _index(i)
             k1 = k + 1
-            start = tf.cast((k % n_slots) * width, tf.int32)
-            arrivals = xla.dynamic_slice(ring, [start], [width])
-            ring = xla.dynamic_update_slice(ring, tf.zeros((width,)), [start])
+            start = (k % self.slots) * width
+            arrivals = B.dynamic_slice(ring, [start], [width])
+            ring = B.dynamic_update_slice(ring, ops.zeros((width,), "float32"), [start])
             state, cell_spikes = self._advance_cells(k, state, arrivals, const, injection[i])
             poisson, arrays = self._sources(k1, const, events[i])
-            spikes = tf.concat([cell_spikes, poisson, arrays], 0)
+            spikes = ops.concatenate([cell_spikes, poisson, arrays], 0)
             syn_state = state.get("stp", {})
             for start, stop, fan in self.senders:
                 ring, syn_state = self._transmit(ring, syn_state, k1, spikes, const, start,
@@ -319,18 +326,17 @@ class ChunkRunner:
                       "gsyn_inh": state["g_inh"], "g_s": state["g_s"], "g_r": state["g_r"],
                       "w": state["w"]}
             new_buffers = []
-            for buf, (var, idx, every), first in zip(buffers, self.signals, first_sample):
-                row = tf.where(k1 % every == 0, k1 // every - first, n_steps // every + 1)
-                new_buffers.append(xla.dynamic_update_slice(
-                    buf, tf.gather(values[var], idx)[None, :], [tf.cast(row, tf.int32), 0]))
+            for buf, (var, _, every), idx, first in zip(buffers, self.signals,
+                                                         self._signal_index, first_sample):
+                row = ops.where(k1 % every == 0, k1 // every - first, n_steps // every + 1)
+                new_buffers.append(B.dynamic_update_slice(
+                    buf, B.gather(values[var], idx)[None, :], [row, 0]))
             if len(self.spike_index):
-                spike_buffer = xla.dynamic_update_slice(
-                    spike_buffer, tf.gather(spikes, self.spike_index)[None, :], [i, 0])
+                spike_buffer = B.dynamic_update_slice(
+                    spike_buffer, B.gather(spikes, self.spike_index)[None, :], [i, 0])
             return i + 1, state, ring, history, new_buffers, spike_buffer
 
-        history = (tf.zeros((1, 0), tf.bool) if self.history is None
-                   else self.history.read_value())
-        _, state, ring, history, buffers, spike_buffer = tf.while_loop(
+        _, state, ring, history, buffers, spike_buffer = B.while_loop(
             lambda i, *_: i < n_steps, body,
-            (tf.constant(0), state, self.ring.read_value(), history, buffers, spike_buffer))
+            (ops.convert_to_tensor(0, "int32"), state, ring, history, buffers, spike_buffer))
         return state, ring, history, buffers, spike_buffer

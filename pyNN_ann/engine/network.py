@@ -9,10 +9,11 @@ import math
 import time
 
 import numpy as np
-import tensorflow as tf
+from keras import ops
 from tqdm.auto import tqdm
 
 from ..surrogates import registry
+from . import backend as B
 from . import cell_rules, currents, renewal, stdp, stdp_tables
 from . import short_term_plasticity as stp
 from .connectivity import SynapseTable
@@ -459,9 +460,9 @@ class Engine:
         if key != self._layout_key:
             old_ring = old_history = None
             if self._runner is not None and self._layout_key[:5] == key[:5]:
-                old_ring = self._runner.ring.numpy()
+                old_ring = B.to_numpy(self._runner.ring)
                 if self._runner.history is not None:
-                    old_history = self._runner.history.numpy()
+                    old_history = B.to_numpy(self._runner.history)
             model_cells = [(self._surrogate(ct)[1], a, b, self._surrogate(ct)[0].kind)
                            for ct, a, b in models]
             self._runner = ChunkRunner(model_cells, n_cells, n_poisson, n_array, slots,
@@ -469,14 +470,12 @@ class Engine:
                                        injected, self.dt, plastic=self._plastic,
                                        stdp=self._stdp_info)
             dropped = old_ring is None
-            if old_ring is not None:
-                self._runner.ring.assign(old_ring)
             history = self._runner.history
-            if old_history is not None and history is not None:
-                if old_history.shape == tuple(history.shape):
-                    history.assign(old_history)
-                else:  # other STDP delays: the spikes of the last steps are forgotten
-                    dropped = True
+            if old_history is not None and history is not None \
+                    and old_history.shape != tuple(history.shape):
+                old_history, dropped = None, True  # other STDP delays: recent spikes forgotten
+            if old_ring is not None:
+                self._runner.set_ring(old_ring, old_history if history is not None else None)
             if dropped and self.step > 0 and self._layout_key is not None:
                 import warnings
                 warnings.warn("the network changed after the simulation started: spikes "
@@ -525,11 +524,9 @@ class Engine:
         self._senders = [(offsets[g], offsets[g] + grp.size,
                           int(fanout[offsets[g]:offsets[g] + grp.size].max(initial=0)))
                          for g, grp in enumerate(self.groups)]
-        const = {k: tf.constant(v) for k, v in cols.items()}
-        const.update(p_spike=tf.constant(p_spike), p_start=tf.constant(p_start),
-                     p_stop=tf.constant(p_stop), row_ptr=tf.constant(row_ptr),
-                     syn_target=tf.constant(target), syn_weight=tf.constant(weight),
-                     syn_delay=tf.constant(delay))
+        const = dict(cols, p_spike=p_spike, p_start=p_start, p_stop=p_stop,
+                     row_ptr=row_ptr, syn_target=target, syn_weight=weight, syn_delay=delay)
+        const = {k: B.constant(v) for k, v in const.items()}
         if self._plastic:
             const.update(self._stp_columns(cols, n_cells, target))
         const.update(self._stdp_constants(offsets, n_cells))
@@ -574,13 +571,13 @@ class Engine:
                                       for k, ps in passes.items()}}
         self._stdp_key = (history, len(target),
                           tuple(sorted(self._stdp_info["passes"].items())))
-        const = {"stdp_target": tf.constant(target)}
+        const = {"stdp_target": B.constant(target)}
         for k, v in stdp_tables.rule_columns(projections).items():
-            const["stdp_" + k] = tf.constant(v, tf.float32)
+            const["stdp_" + k] = B.to_device(v, "float32")
         for name, ps in passes.items():
-            const.update({f"stdp_{name}_neurons": tf.constant(ps.neurons),
-                          f"stdp_{name}_row_ptr": tf.constant(ps.row_ptr),
-                          f"stdp_{name}_syn": tf.constant(ps.syn)})
+            const.update({f"stdp_{name}_neurons": B.constant(ps.neurons),
+                          f"stdp_{name}_row_ptr": B.constant(ps.row_ptr),
+                          f"stdp_{name}_syn": B.constant(ps.syn)})
         return const
 
     def _stp_columns(self, cols, n_cells, target):
@@ -591,7 +588,7 @@ class Engine:
                "stp_tau_syn": tau_syn}
         for k in stp.PARAMETERS:
             out[f"stp_{k}"] = self._stp_concat(lambda s: s["params"][k], stp.DEFAULTS[k])
-        return {k: tf.constant(v, tf.float32) for k, v in out.items()}
+        return {k: B.to_device(v, "float32") for k, v in out.items()}
 
     def _synapse_arrays(self, offsets, n_cells):
         table = SynapseTable()
@@ -608,21 +605,21 @@ class Engine:
                        if grp.kind == "cells")
         cat = lambda key: np.concatenate(  # noqa: E731
             [self.groups[g].state[key] for _, g in order] or [np.zeros(0, np.float32)])
-        state = {key: tf.constant(cat(key), tf.float32) for key in CELL_STATE}
+        state = {key: B.to_device(cat(key), "float32") for key in CELL_STATE}
         if self._plastic:
-            state["stp"] = {k: tf.constant(self._stp_concat(lambda s: s["state"][k], 0.0),
-                                           tf.float32) for k in stp.STATE}
+            state["stp"] = {k: B.to_device(self._stp_concat(lambda s: s["state"][k], 0.0),
+                                           "float32") for k in stp.STATE}
         if self._stdp_info is not None:
-            state["stdp"] = {k: tf.constant(np.append(stdp_tables.concat(  # + padding
+            state["stdp"] = {k: B.to_device(np.append(stdp_tables.concat(  # + padding
                 self.synapses.projections, lambda s: s["state"][k]), 0),
-                tf.int64 if k.startswith("t_") else tf.float32) for k in stdp.STATE}
-        state["peak_a"] = tf.zeros_like(state["v"])
-        state["peak_b"] = tf.zeros_like(state["v"])
+                B.INDEX if k.startswith("t_") else "float32") for k in stdp.STATE}
+        state["peak_a"] = ops.zeros_like(state["v"])
+        state["peak_b"] = ops.zeros_like(state["v"])
         state["models"] = []
         for ct, a, b in models:
             sub = [g for off, g in order if a <= off < b]
             v, buffer, h, c = (
-                tf.constant(np.concatenate([self.groups[g].state[key] for g in sub]), tf.float32)
+                B.to_device(np.concatenate([self.groups[g].state[key] for g in sub]), "float32")
                 for key in ("v", "buffer", "h", "c"))
             state["models"].append((v[:, None], buffer, h, c))
         return state
@@ -636,13 +633,13 @@ class Engine:
                 n = len(p["weight"])
                 if "stp" in p:
                     for k in stp.STATE:
-                        p["stp"]["state"][k] = state["stp"][k].numpy()[back[start:start + n]]
+                        p["stp"]["state"][k] = B.to_numpy(state["stp"][k])[back[start:start + n]]
                 start += n
         if "stdp" in state:
             stdp_tables.store(self.synapses.projections,
-                              {k: v.numpy()[:-1] for k, v in state["stdp"].items()})
-        peaks = (state["peak_a"].numpy(), state["peak_b"].numpy())
-        host = {key: state[key].numpy() for key in CELL_STATE}
+                              {k: B.to_numpy(v)[:-1] for k, v in state["stdp"].items()})
+        peaks = (B.to_numpy(state["peak_a"]), B.to_numpy(state["peak_b"]))
+        host = {key: B.to_numpy(state[key]) for key in CELL_STATE}
         for g, group in enumerate(self.groups):
             if group.kind != "cells":
                 continue
@@ -657,7 +654,7 @@ class Engine:
                 if a <= off < b:
                     local = slice(off - a, off - a + group.size)
                     for key, arr in zip(("buffer", "h", "c"), ms[1:]):
-                        group.state[key] = arr.numpy()[local]
+                        group.state[key] = B.to_numpy(arr)[local]
 
     def _record_initial_samples(self):
         for (gid, var), buf in self.signals.items():
@@ -687,8 +684,7 @@ class Engine:
             injection, targets = self._injection(k0, n, record=True)
             self._check_injection(const, injection, targets)
             state, samples, spikes = self._runner.run_chunk(
-                tf.constant(k0, tf.int64), n, state, const, self._array_events(k0, n),
-                tf.constant(injection))
+                k0, n, state, const, self._array_events(k0, n), injection)
             self._collect(k0, n, samples, spikes)
             self.step += n
             done += n
@@ -707,7 +703,7 @@ class Engine:
     def _check_injection(self, const, injection, targets):
         if not len(targets):
             return
-        total = injection + const["i_ext"].numpy()[targets][None, :]
+        total = injection + B.to_numpy(const["i_ext"])[targets][None, :]
         lo, hi = total.min(axis=0), total.max(axis=0)
         for g, group in enumerate(self.groups):
             if group.kind == "cells":
@@ -725,14 +721,14 @@ class Engine:
         events = np.full((n, max(1, per_step.max(initial=0))), self._runner.n_array, np.int64)
         rank = np.arange(len(steps)) - np.repeat(np.cumsum(per_step) - per_step, per_step)
         events[steps, rank] = self._array_index[lo:hi]
-        return tf.constant(events)
+        return events
 
     def _collect(self, k0, n, samples, spikes):
         for ((gid, var), buf), data in zip(sorted(self.signals.items()), samples):
             every = buf.sampling_steps
             count = (k0 + n) // every - k0 // every
-            buf.append((k0 // every + 1) * every, data.numpy()[:count])
-        spikes = spikes.numpy()
+            buf.append((k0 // every + 1) * every, B.to_numpy(data)[:count])
+        spikes = B.to_numpy(spikes)
         col = 0
         for gid, buf in sorted(self.spikes.items()):
             buf.append(k0 + 1, spikes[:, col:col + len(buf.index)])

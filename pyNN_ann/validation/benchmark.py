@@ -108,7 +108,9 @@ def run_child(sim_name, n, args):
                             times=np.concatenate(trains) if trains else [])
     sim.end()
     steps = n * args["duration"] / args["dt"]
+    backend = sys.modules["keras"].backend.backend() if "keras" in sys.modules else None
     return {"simulator": sim_name, "network": args.get("network", "cobahh"), "n": n,
+            "keras_backend": backend,
             "setup_options": options, "synapses": int(n_syn), "import_s": t_import,
             "build_s": t_build, "warmup_s": t_warmup, "run_s": t_run, "run_cpu_s": c_run,
             "spike_readout": "get_data" if args.get("spikes_out") else "get_spike_counts",
@@ -121,10 +123,22 @@ def run_child(sim_name, n, args):
             "error": None}
 
 
-def run_in_subprocess(sim_name, n, args, timeout=None, spikes=False):
+# pyNN.ann on a chosen Keras backend: "ann" runs on the backend of the environment
+KERAS_BACKENDS = {"ann-tf": "tensorflow", "ann-jax": "jax"}
+
+
+def split_label(label):
+    """(PyNN backend, Keras backend or None) of a ``--simulators`` entry."""
+    if label in KERAS_BACKENDS:
+        return "ann", KERAS_BACKENDS[label]
+    return label, None
+
+
+def run_in_subprocess(sim_name, n, args, timeout=None, spikes=False, keras_backend=None):
     """``run_child`` in a fresh Python process; errors are returned, not raised.
 
-    With ``spikes``, the result carries the spike trains under ``"spikes"``."""
+    With ``spikes``, the result carries the spike trains under ``"spikes"``;
+    ``keras_backend`` sets ``KERAS_BACKEND`` for the child."""
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "result.json")
         args = dict(args, spikes_out=os.path.join(tmp, "spikes.npz") if spikes else None)
@@ -134,6 +148,8 @@ def run_in_subprocess(sim_name, n, args, timeout=None, spikes=False):
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(
             [root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+        if keras_backend:
+            env["KERAS_BACKEND"] = keras_backend
         t0 = time.perf_counter()
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
@@ -211,7 +227,8 @@ def markdown(results, reference="neuron"):
 
 
 def _add_ratios(results):
-    ann = {r["n"]: r for r in results if r["label"] == "ann" and not r.get("error")}
+    base = next((r["label"] for r in results if r.get("simulator") == "ann"), "ann")
+    ann = {r["n"]: r for r in results if r["label"] == base and not r.get("error")}
     for r in results:
         if not r.get("error") and r["n"] in ann:
             r["run_ratio_vs_ann"] = r["run_s"] / ann[r["n"]]["run_s"]
@@ -223,7 +240,9 @@ def _parser(prog, network):
     p.add_argument("--network", choices=sorted(networks.NETWORKS), default=network,
                    help=f"network to simulate (default {network})")
     p.add_argument("--sizes", default="1000,4000", help="N, comma-separated")
-    p.add_argument("--simulators", default="ann,neuron", help="e.g. ann,neuron,nest")
+    p.add_argument("--simulators", default="ann,neuron",
+                   help="e.g. ann,neuron,nest; ann-tf and ann-jax run pyNN.ann on the "
+                        "TensorFlow or the JAX backend of Keras (ann: KERAS_BACKEND's)")
     p.add_argument("--duration", type=float, default=1000.0, help="ms")
     p.add_argument("--dt", type=float, default=0.1, help="ms")
     p.add_argument("--warmup", type=float, default=0.0,
@@ -297,7 +316,7 @@ def main(argv=None, prog=None, network="cobahh"):
     args.update(network=a.network, dt=a.dt, duration=a.duration, warmup=a.warmup,
                 recurrent=not a.no_recurrent, seed=a.seed, options=options)
     sizes = [int(s) for s in a.sizes.split(",") if s]
-    runs = [(s, s, a.seed) for s in a.simulators.split(",") if s]
+    runs = [(split_label(s)[0], s, a.seed) for s in a.simulators.split(",") if s]
     if a.reference_repeat and a.reference in [r[0] for r in runs]:
         runs.append((a.reference, a.reference + "-seed2", a.seed + 1))
     if "neuron" in [r[0] for r in runs]:
@@ -308,7 +327,8 @@ def main(argv=None, prog=None, network="cobahh"):
         for sim_name, label, seed in runs:
             print(f"[benchmark] {a.network} N={n} {label} ...", flush=True)
             r = run_in_subprocess(sim_name, n, dict(args, seed=seed), timeout=a.timeout,
-                                  spikes=not a.no_statistics)
+                                  spikes=not a.no_statistics,
+                                  keras_backend=split_label(label)[1])
             r["label"] = label
             results.append(r)
             if r.get("error"):

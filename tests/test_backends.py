@@ -1,0 +1,101 @@
+"""The engine gives the same results on the TensorFlow and the JAX backends of Keras.
+
+Keras fixes its backend at import, so each backend runs the same network in its own
+Python process (``KERAS_BACKEND``), and the results are compared here.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+NETWORK = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    import keras
+    import pyNN.ann as sim
+
+    sim.setup(timestep=0.1, min_delay=0.1)
+    rng = sim.NumpyRNG(7)
+    hh = sim.Population(8, sim.HH_cond_exp())
+    cells = sim.Population(12, sim.IF_cond_exp(
+        tau_m=sim.RandomDistribution("uniform", (10, 30), rng=sim.NumpyRNG(3))))
+    eif = sim.Population(6, sim.EIF_cond_exp_isfa_ista())
+    poisson = sim.Population(40, sim.SpikeSourcePoisson(rate=50.0))
+    array = sim.Population(2, sim.SpikeSourceArray(spike_times=[5.0, 15.0, 25.0]))
+    connect = lambda p: sim.FixedProbabilityConnector(p, rng=rng)
+    sim.Projection(poisson, hh, connect(0.4), sim.StaticSynapse(weight=0.01, delay=1.0))
+    sim.Projection(poisson, cells, connect(0.3), sim.TsodyksMarkramSynapse(
+        weight=0.012, delay=0.5, U=0.5, tau_rec=100.0))
+    stdp = sim.Projection(poisson, eif, connect(0.4), sim.STDPMechanism(
+        timing_dependence=sim.SpikePairRule(),
+        weight_dependence=sim.AdditiveWeightDependence(w_max=0.05), weight=0.01, delay=1.0))
+    sim.Projection(hh, cells, connect(0.3), sim.StaticSynapse(weight=0.005, delay=2.0),
+                   receptor_type="inhibitory")
+    sim.Projection(array, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.02))
+    sim.DCSource(amplitude=0.3, start=20.0, stop=80.0).inject_into(cells[:4])
+    for p in (hh, cells, eif):
+        p.record(["spikes", "v"])
+    sim.run(60.0)
+    sim.run(60.0)
+    out = {"backend": keras.backend.backend(),
+           "tensorflow_imported": "tensorflow" in sys.modules,
+           "weights": np.nan_to_num(stdp.get("weight", format="array")).tolist()}
+    for name, p in (("hh", hh), ("if", cells), ("eif", eif)):
+        seg = p.get_data().segments[0]
+        out[name + "_v"] = np.asarray(seg.filter(name="v")[0]).tolist()
+        out[name + "_spikes"] = [np.asarray(s).tolist() for s in seg.spiketrains]
+    json.dump(out, open(sys.argv[1], "w"))
+""")
+
+
+def _run(backend, tmp_path):
+    script, result = tmp_path / "network.py", tmp_path / f"{backend}.json"
+    script.write_text(NETWORK)
+    env = dict(os.environ, KERAS_BACKEND=backend)
+    done = subprocess.run([sys.executable, str(script), str(result)], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(result.read_text())
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    pytest.importorskip("jax")
+    tmp = tmp_path_factory.mktemp("backends")
+    return _run("tensorflow", tmp), _run("jax", tmp)
+
+
+def test_each_process_ran_on_its_backend(results):
+    tf_run, jax_run = results
+    assert tf_run["backend"] == "tensorflow" and jax_run["backend"] == "jax"
+    assert not jax_run["tensorflow_imported"]  # the JAX path needs no TensorFlow
+
+
+@pytest.mark.parametrize("population", ["hh", "if", "eif"])
+def test_same_spikes_on_both_backends(results, population):
+    tf_run, jax_run = results
+    spikes = tf_run[population + "_spikes"]
+    assert sum(len(s) for s in spikes) > 5  # the comparison is not between silent cells
+    assert spikes == jax_run[population + "_spikes"]
+
+
+@pytest.mark.parametrize("population,tolerance", [("hh", 0.5), ("if", 1e-3), ("eif", 1e-3)])
+def test_same_membrane_potential_on_both_backends(results, population, tolerance):
+    """Float32 results differ in rounding only; HH's steep upstroke amplifies it most."""
+    tf_run, jax_run = results
+    v_tf, v_jax = (np.array(r[population + "_v"]) for r in (tf_run, jax_run))
+    assert v_tf.shape == v_jax.shape == (1201, len(tf_run[population + "_spikes"]))
+    assert np.abs(v_tf - v_jax).max() < tolerance
+    assert np.sqrt(np.mean((v_tf - v_jax) ** 2)) < tolerance / 10
+
+
+def test_same_plastic_weights_on_both_backends(results):
+    tf_run, jax_run = results
+    w_tf, w_jax = np.array(tf_run["weights"]), np.array(jax_run["weights"])
+    assert np.abs(w_tf - 0.01).max() > 1e-4  # STDP did change the weights
+    np.testing.assert_allclose(w_tf, w_jax, atol=1e-6)
