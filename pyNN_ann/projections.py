@@ -80,6 +80,14 @@ class Connection(common.Connection):
         return tuple(getattr(self, name) for name in attribute_names)
 
 
+def _within_group(group_index, cells):
+    """Indices within their engine group of the ``cells`` (positions in a Population,
+    PopulationView or Assembly whose group indices are ``group_index``)."""
+    if np.array_equal(group_index, np.arange(group_index.size)):
+        return cells  # a whole Population: positions are the group indices
+    return group_index[cells]
+
+
 class Projection(common.Projection):
     __doc__ = common.Projection.__doc__
     _simulator = simulator
@@ -128,49 +136,53 @@ class Projection(common.Projection):
         """Hand all collected connections to the engine."""
         pending = self._pending
         del self._pending
-        if pending["pre"]:
-            columns = {name: np.concatenate(arrays) for name, arrays in pending.items()}
-        else:
-            columns = {name: np.zeros(0, int if name in ("pre", "post") else float)
-                       for name in pending}
+        index_type = np.int32 if max(self.pre.size, self.post.size) < 2 ** 31 else np.int64
+        columns = {}
+        for name in list(pending):  # one column at a time: the pieces go as it is joined
+            pieces = pending.pop(name)
+            dtype = index_type if name in ("pre", "post") else float
+            columns[name] = np.concatenate(pieces).astype(dtype, copy=False) if pieces \
+                else np.zeros(0, dtype)
+            del pieces
         check_delays(columns["delay"], self._simulator.state)
-        self._pre_index = columns["pre"]
-        self._post_index = columns["post"]
+        self._pre_index = columns.pop("pre")
+        self._post_index = columns.pop("post")
         if self._pre_index.size == 0:
             return
-        pre_gid, pre_idx = (a[self._pre_index] for a in engine_addresses(self.pre))
-        post_gid, post_idx = (a[self._post_index] for a in engine_addresses(self.post))
-        engine = self._simulator.state.engine
-        pairs = np.stack([pre_gid, post_gid], axis=1)
-        if (pairs == pairs[0]).all():  # one pre and one post group: no sort needed
-            unique_pairs = pairs[:1]
-        else:
-            unique_pairs = np.unique(pairs, axis=0)
         dynamics_kind = getattr(self.synapse_type, "engine_dynamics", None)
         extra = {}
         if dynamics_kind == "tsodyks_markram":
             extra["u"] = self.synapse_type.default_initial_values.get("u", 0.0)
         elif dynamics_kind == "stdp":
             extra.update(self.synapse_type.engine_rule())
-        for pair in unique_pairs:
-            if len(unique_pairs) == 1:
-                positions = np.arange(self._pre_index.size)
-            else:
-                positions = np.nonzero((pairs == pair).all(axis=1))[0]
+        pre_gid, pre_idx = engine_addresses(self.pre)
+        post_gid, post_idx = engine_addresses(self.post)
+        for (pre_group, post_group), positions in self._group_pairs(pre_gid, post_gid):
+            pre, post = self._pre_index[positions], self._post_index[positions]
             dynamics = None
             if dynamics_kind:
                 dynamics = {name: columns[name][positions] for name in self._names
                             if name not in ("weight", "delay")}
                 dynamics.update(kind=dynamics_kind, **extra)
             try:
-                sid = engine.add_synapses(int(pair[0]), pre_idx[positions],
-                                          int(pair[1]), post_idx[positions],
-                                          columns["weight"][positions],
-                                          columns["delay"][positions],
-                                          self.receptor_type, dynamics=dynamics)
+                sid = self._simulator.state.engine.add_synapses(
+                    int(pre_group), _within_group(pre_idx, pre), int(post_group),
+                    _within_group(post_idx, post),
+                    columns["weight"][positions], columns["delay"][positions],
+                    self.receptor_type, dynamics=dynamics)
             except ValueError as err:
                 raise errors.InvalidParameterValueError(str(err)) from None
             self._blocks.append((sid, positions))
+
+    def _group_pairs(self, pre_gid, post_gid):
+        """((pre group, post group), positions of its connections) for each pair of
+        engine groups this projection joins; the positions are a slice (no copy) when a
+        single pair holds every connection, as between two Populations."""
+        if (pre_gid == pre_gid[0]).all() and (post_gid == post_gid[0]).all():
+            return [((pre_gid[0], post_gid[0]), slice(None))]
+        pairs = np.stack([pre_gid[self._pre_index], post_gid[self._post_index]], axis=1)
+        return [(pair, np.nonzero((pairs == pair).all(axis=1))[0])
+                for pair in np.unique(pairs, axis=0)]
 
     # --- access ---------------------------------------------------------------
 

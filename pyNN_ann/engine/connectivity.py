@@ -8,6 +8,15 @@ number of synapses.
 import numpy as np
 
 
+def _indices(values):
+    """Integer array, int32 unless the values need 64 bits (halves the memory of large
+    networks)."""
+    values = np.asarray(values)
+    if values.size and (values.max() >= 2 ** 31 or values.min() < -2 ** 31):
+        return values.astype(np.int64, copy=False)
+    return values.astype(np.int32, copy=False)
+
+
 class SynapseTable:
     """Synapses of every projection, stored per projection on the host."""
 
@@ -17,9 +26,9 @@ class SynapseTable:
     def add(self, pre, target, weight, delay_steps):
         """Add one projection's synapses (global pre index, flat target index)."""
         self.projections.append({
-            "pre": np.asarray(pre, np.int64), "target": np.asarray(target, np.int64),
+            "pre": _indices(pre), "target": _indices(target),
             "weight": np.array(weight, np.float64),
-            "delay": np.asarray(delay_steps, np.int64).copy()})
+            "delay": _indices(delay_steps).copy()})
         return len(self.projections) - 1
 
     @property

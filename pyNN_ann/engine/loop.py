@@ -193,22 +193,22 @@ class ChunkRunner:
         return poisson, hits[:self.n_array] > 0
 
     def _tiles(self, active, row_ptr, fan, body, carry):
-        """``carry = body(pos, mask, carry)`` for the rows where ``active``: rows are
-        compacted into blocks (prefix sum) and each block's entries ``row_ptr[r] + j``
-        (j < fan) gathered as a (block x fan) tile; ``mask`` marks real entries."""
+        """``carry = body(pos, mask, carry)`` for the rows where ``active``: the active
+        rows are listed once per call (prefix sum + scatter), then taken in blocks, and
+        each block's entries ``row_ptr[r] + j`` (j < fan) gathered as a (block x fan)
+        tile; ``mask`` marks real entries. Cost: one pass over the rows, then per block
+        only the tile."""
         n_rows = int(active.shape[0])
         block = max(1, min(n_rows, TILE // fan))
         active_i = ops.cast(active, "int32")
-        order = ops.cumsum(active_i) - 1  # rank of each active row
         count = ops.sum(active_i)
-        rows = ops.arange(n_rows, dtype="int32")
+        slot = ops.where(active, ops.cumsum(active_i) - 1, n_rows)  # inactive: padding
+        listed = B.scatter_new(slot, ops.arange(n_rows, dtype="int32"), n_rows + block)
         offsets = ops.arange(fan, dtype=INDEX)[None, :]
 
         def one_block(b, carry):
             lo = b * block
-            mine = (active_i > 0) & (order >= lo) & (order < lo + block)
-            slot = ops.where(mine, order - lo, block)
-            who = B.scatter_new(slot, rows, block + 1)[:block]
+            who = B.dynamic_slice(listed, [lo], [block])
             valid = ops.arange(block, dtype="int32") < count - lo
             first = B.gather(row_ptr, who)
             length = ops.where(valid, B.gather(row_ptr, who + 1) - first, 0)
