@@ -1,9 +1,42 @@
-"""Validation plumbing: how protocol inputs reach pyNN.nest."""
+"""Validation plumbing: the report of several references, merging reports, and how
+protocol inputs reach pyNN.nest."""
+
+import json
 
 import numpy as np
 import pytest
 
 from pyNN_ann.surrogates.training.reference import _by_shift
+from pyNN_ann.validation import report, single_cell
+
+
+def _metrics(label, gamma):
+    run = {"n_cells": 5, "duration_ms": 1000.0, "gamma": gamma}
+    return {"protocol": {"seed": 1, "cells": 5, "duration_ms": 1000.0, "long_cells": 0,
+                         "long_duration_ms": 0, "dt": 0.1},
+            "reference": {"label": label},
+            "results": {"ann": {"short": run, "error": None}}}
+
+
+def test_report_names_each_reference_and_merge_keeps_earlier_types(tmp_path, monkeypatch):
+    old = {"IF_cond_exp": dict(_metrics("neuron-cvode", 0.83), command="pynn-ann validate A")}
+    (tmp_path / "metrics.json").write_text(json.dumps(old))
+    (tmp_path / "IF_cond_exp_short_traces.png").write_bytes(b"")
+    new = _metrics("nest-dt0.01", 0.84)
+    monkeypatch.setattr(single_cell, "validate_celltype", lambda ct, **kw: (dict(new), {}))
+    single_cell.validate(["IF_curr_delta"], output=str(tmp_path), command="pynn-ann validate B",
+                         plots=False, merge=True)
+    merged = json.loads((tmp_path / "metrics.json").read_text())
+    assert list(merged) == ["IF_cond_exp", "IF_curr_delta"]
+    text = (tmp_path / "report.md").read_text()
+    assert "    pynn-ann validate A\n    pynn-ann validate B\n" in text
+    assert ("pyNN.neuron with CVODE (rtol = atol = 1e-6), resampled on the dt grid "
+            "(IF_cond_exp); pyNN.nest at a fixed dt of 0.01 ms (IF_curr_delta)") in text
+    assert "![traces](IF_cond_exp_short_traces.png)" in text  # kept figure still linked
+    assert "| IF_curr_delta | ann | 5 × 1 s | 0.840 |" in text
+    # without merge, only the new type remains
+    single_cell.validate(["IF_curr_delta"], output=str(tmp_path), command="C", plots=False)
+    assert list(json.loads((tmp_path / "metrics.json").read_text())) == ["IF_curr_delta"]
 
 
 def test_early_spikes_are_shifted_with_their_delay():
