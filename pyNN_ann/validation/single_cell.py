@@ -261,7 +261,8 @@ def main(argv=None):
     sims = [s for s in (args.simulators + "," + args.compare_with).split(",") if s]
     command = "pynn-ann validate " + " ".join(sys.argv[1:] if argv is None else argv)
     result = validate(args.celltypes, simulators=sims, output=args.output, command=command,
-                      plots=not args.no_plots, merge=args.merge, cells=args.cells, duration=args.duration,
+                      plots=not args.no_plots, merge=args.merge, cells=args.cells,
+                      duration=args.duration,
                       long_duration=args.long_duration, long_cells=args.long_cells,
                       dt=args.dt, seed=args.seed, regime=args.regime,
                       cache_dir=args.cache or os.path.join(args.output, "cache"),
