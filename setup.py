@@ -122,6 +122,7 @@ setup(
     ] + tensorflow_requirements(),
     extras_require={
         "reference": ["neuron==9.0.2"],
+        "nest": ["nest-simulator==3.10.*"],
         "jax": ["jax"],
         "test": ["pytest", "neuron==9.0.2", "jax"],
         "docs": ["sphinx"],

@@ -74,15 +74,21 @@ class PopulationMixin(object):
         root = self._root
         index = self._engine_index
         engine = simulator.state.engine
+        updates = {}
         for name, value in parameter_space.items():
-            host = root._parameters[name]
-            if host.dtype == object:
-                new = _object_array(value, self.size)
+            if root._parameters[name].dtype == object:
+                updates[name] = _object_array(value, self.size)
             else:
-                new = np.asarray(value, dtype=float)
-            # the engine first: it may reject values outside the surrogate's domain
-            engine.set_parameters(root._engine_group, name,
-                                  root.celltype._engine_values(name, new), index)
+                updates[name] = np.asarray(value, dtype=float)
+        # the engine first: it may reject values outside the surrogate's domain
+        push = getattr(root.celltype, "_push_parameters", None)
+        if push is not None:  # all at once: the values may only be valid together
+            push(engine, root._engine_group, updates, index)
+        for name, new in updates.items():
+            if push is None:
+                engine.set_parameters(root._engine_group, name,
+                                      root.celltype._engine_values(name, new), index)
+            host = root._parameters[name]
             if index is None:
                 host[:] = new
             else:

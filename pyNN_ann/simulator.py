@@ -10,6 +10,7 @@ from pyNN import common
 from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
 
 from .engine import Engine
+from .host_sources import HostSources
 
 name = "pyNN.ann"
 
@@ -23,7 +24,8 @@ class ID(int, common.IDMixin):
 
 
 class State(common.control.BaseState):
-    """Simulation state: the engine, dt, delays, recorders, segment counter."""
+    """Simulation state: the engine, the host-drawn sources, dt, delays, recorders,
+    segment counter."""
 
     def __init__(self):
         common.control.BaseState.__init__(self)
@@ -73,6 +75,7 @@ class State(common.control.BaseState):
         self.running = True
         if simtime > 1e-6 * self.dt:
             n_steps = max(1, int(round(simtime / self.dt)))
+            self.host_sources.before_run(self.engine, n_steps)
             self.engine.run(n_steps * self.dt)
 
     def run_until(self, tstop):
@@ -86,6 +89,7 @@ class State(common.control.BaseState):
         self.id_counter = 0
         self.segment_counter = -1
         self._engine = None
+        self.host_sources = HostSources()
         self.running = False
         self.reset()
 
@@ -93,6 +97,7 @@ class State(common.control.BaseState):
         """Reset time to 0 and state variables to initial values (new Segment)."""
         if self._engine is not None:
             self._engine.reset()
+            self.host_sources.reset()
         self.running = False
         self.t_start = 0
         self.segment_counter += 1

@@ -71,3 +71,26 @@ def test_integrate_and_fire_types_against_converged_neuron(celltype):
     counts = np.array([[len(s) for s in r["spikes"]] for r in (ref, ann)])
     assert np.corrcoef(counts)[0, 1] > 0.9, counts
     assert abs(counts[1].sum() - counts[0].sum()) <= 0.4 * counts[0].sum() + 2, counts
+
+
+def test_if_curr_delta_against_nest():
+    """IF_curr_delta (absent from pyNN.neuron) against pyNN.nest at dt 0.01 ms, its
+    reference: 10 held-out cells x 1 s."""
+    pytest.importorskip("nest")
+    import pyNN.ann as sim
+    from pyNN_ann.surrogates.training.protocols import random_protocol
+    from pyNN_ann.surrogates.training.reference import run_in_subprocess, run_protocol
+    from pyNN_ann.surrogates.training.specs import SPECS
+    from pyNN_ann.validation.metrics import compare
+
+    spec = SPECS["IF_curr_delta"]
+    assert spec.reference == "nest-dt0.01"
+    protocol = random_protocol(spec, 10, 1000.0, seed=950002)
+    ref = run_in_subprocess(protocol, "nest", options={}, timestep=0.01)
+    ann = run_protocol(sim, protocol)
+    m = compare(ref, ann, 0.1, protocol.duration)["aggregate"]
+    assert m["rate_ref_hz"] > 1.0
+    assert m["gamma"] > 0.6, m
+    assert m["vm_rmse_mv"] < 3.0, m
+    counts = np.array([[len(s) for s in r["spikes"]] for r in (ref, ann)])
+    assert np.corrcoef(counts)[0, 1] > 0.9, counts

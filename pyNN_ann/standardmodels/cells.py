@@ -11,6 +11,7 @@ import numpy as np
 from pyNN.errors import InvalidParameterValueError
 from pyNN.standardmodels import build_translations, cells
 
+from .. import simulator
 from ..surrogates import if_family
 from . import unavailable
 
@@ -19,10 +20,9 @@ __all__ = [
     "IF_cond_exp", "IF_cond_exp_gsfa_grr", "IF_facets_hardware1", "EIF_cond_exp_isfa_ista",
     "EIF_cond_alpha_isfa_ista",
     "SpikeSourcePoisson", "SpikeSourceArray", "SpikeSourceGamma",
-    "SpikeSourcePoissonRefractory",
+    "SpikeSourcePoissonRefractory", "SpikeSourceInhGamma",
     # placeholders: constructing them raises NotImplementedError
     "Izhikevich", "GIF_cond_exp", "PointNeuron",
-    "SpikeSourceInhGamma",
 ]
 
 
@@ -195,6 +195,23 @@ class SpikeSourcePoissonRefractory(_RenewalSource, cells.SpikeSourcePoissonRefra
     renewal_kind = "poisson_refractory"
 
 
+class SpikeSourceInhGamma(cells.SpikeSourceInhGamma):
+    __doc__ = cells.SpikeSourceInhGamma.__doc__ + """
+    pyNN.ann draws the process on the host (``pyNN_ann/engine/inh_gamma.py`` states
+    the exact semantics, those of NEST's former inh_gamma_generator): within each bin
+    of ``tbins`` the intervals are gamma(a, b) distributed (rate 1 / (a b) Hz, b in
+    seconds), and the time since the last spike carries over bin boundaries.
+    """
+    translations = _identity_translations(cells.SpikeSourceInhGamma)
+    engine_state_variables = ()
+
+    def _create_engine_group(self, engine, size, parameters, initial_values):
+        return simulator.state.host_sources.add_inh_gamma(engine, size, parameters)
+
+    def _push_parameters(self, engine, gid, updates, index):
+        simulator.state.host_sources.set(gid, updates, index)
+
+
 def _no_surrogate(name):
     return unavailable(
         name,
@@ -206,6 +223,3 @@ def _no_surrogate(name):
 Izhikevich = _no_surrogate("Izhikevich")
 GIF_cond_exp = _no_surrogate("GIF_cond_exp")
 PointNeuron = _no_surrogate("PointNeuron")
-SpikeSourceInhGamma = unavailable(
-    "SpikeSourceInhGamma", "does not support SpikeSourceInhGamma (inhomogeneous gamma "
-    "process) yet; SpikeSourceGamma and SpikeSourcePoissonRefractory are available")

@@ -57,7 +57,8 @@ def _plt():
     return plt
 
 
-def plot_traces(ref, tests, dt, path, cells=(0, 1, 2), t_start=0.0, t_max=300.0):
+def plot_traces(ref, tests, dt, path, cells=(0, 1, 2), t_start=0.0, t_max=300.0,
+                ref_label="reference (CVODE)"):
     """Vm of a few cells in [t_start, t_max] ms, reference vs each tested simulator."""
     plt = _plt()
     cells = [c for c in cells if c < len(ref["v"])]
@@ -66,7 +67,7 @@ def plot_traces(ref, tests, dt, path, cells=(0, 1, 2), t_start=0.0, t_max=300.0)
     k0, k1 = int(round(t_start / dt)), int(round(t_max / dt)) + 1
     t = np.arange(k0, k1) * dt
     for ax, c in zip(axes[:, 0], cells):
-        ax.plot(t, ref["v"][c, k0:k1], "k", lw=0.8, label="reference (CVODE)")
+        ax.plot(t, ref["v"][c, k0:k1], "k", lw=0.8, label=ref_label)
         for label, res in tests.items():
             ax.plot(t, res["v"][c, k0:k1], lw=0.7, alpha=0.8, label=label)
         ax.set_ylabel(f"cell {c}\nVm (mV)")
@@ -136,12 +137,44 @@ def plot_drift(windows, path):
     plt.close(fig)
 
 
+REFERENCES = {"neuron-cvode": "pyNN.neuron with CVODE (rtol = atol = 1e-6), resampled on "
+                                "the dt grid"}
+
+
+def describe_reference(label):
+    """Words for a reference label (``neuron-cvode``, ``nest-dt0.01``, ...)."""
+    if label in REFERENCES:
+        return REFERENCES[label]
+    backend, _, step = label.partition("-dt")
+    return f"pyNN.{backend} at a fixed dt of {step} ms" if step else f"pyNN.{backend}"
+
+
+def _references(all_metrics):
+    """'X (types); Y (types)' for the references of ``all_metrics``."""
+    by_label = {}
+    for ct, m in all_metrics.items():
+        by_label.setdefault(m["reference"].get("label", "neuron-cvode"), []).append(ct)
+    if len(by_label) == 1:
+        return describe_reference(next(iter(by_label)))
+    return "; ".join(f"{describe_reference(label)} ({', '.join(cts)})"
+                     for label, cts in by_label.items())
+
+
+def _commands(all_metrics, command):
+    found = [m["command"] for m in all_metrics.values() if m.get("command")]
+    return list(dict.fromkeys(found)) or ([command] if command else [])
+
+
 def write_validation_report(all_metrics, all_raw, output, command=None):
-    """report.md (+ PNGs when ``all_raw`` is given) in ``output``."""
+    """report.md (+ PNGs when ``all_raw`` is given) in ``output``.
+
+    Cell types without raw data (kept from an earlier run) link the figures already
+    in ``output``."""
     lines = ["# pyNN.ann single-cell validation", ""]
-    if command:
-        lines += ["Produced by:", "", f"    {command}", ""]
-    lines += ["Reference: pyNN.neuron with CVODE (rtol = atol = 1e-6), resampled on the dt grid. "
+    commands = _commands(all_metrics, command)
+    if commands:
+        lines += ["Produced by:", ""] + [f"    {c}" for c in commands] + [""]
+    lines += [f"Reference: {_references(all_metrics)}. "
               "Held-out random synaptic-input protocols (seeds never used in training). "
               "Γ: coincidence factor, Δ = 2 ms, pooled over cells; precision/recall within "
               "±2 ms, one-to-one; Vm RMSE with ±2 ms around every spike masked; rate error "
@@ -151,7 +184,9 @@ def write_validation_report(all_metrics, all_raw, output, command=None):
         pr = m["protocol"]
         lines += [f"## {ct}", "",
                   f"Protocol seed {pr['seed']}, {pr['cells']} cells × {pr['duration_ms']:g} ms, "
-                  f"{pr['long_cells']} cells × {pr['long_duration_ms']:g} ms, dt {pr['dt']} ms.", ""]
+                  f"{pr['long_cells']} cells × {pr['long_duration_ms']:g} ms, dt {pr['dt']} ms. "
+                  f"Reference: {describe_reference(m['reference'].get('label', 'neuron-cvode'))}.",
+                  ""]
         for label, res in m["results"].items():
             if res.get("error"):
                 lines += [f"* **{label} failed**: `{res['error'][:500]}`"]
@@ -163,30 +198,45 @@ def write_validation_report(all_metrics, all_raw, output, command=None):
         lines.append("")
         raw = (all_raw or {}).get(ct)
         if raw and raw["tests"]:
-            for run in ("short", "long"):
-                if run not in raw["reference"]:
-                    continue
-                tests = {l: r[run] for l, r in raw["tests"].items() if run in r}
-                ref = raw["reference"][run]
-                dt = pr["dt"]
-                f1, f2 = f"{ct}_{run}_traces.png", f"{ct}_{run}_raster.png"
-                t_end = (ref["v"].shape[1] - 1) * dt
-                t0 = max(0.0, t_end - 300.0) if run == "long" else 0.0  # long: the end
-                plot_traces(ref, tests, dt, os.path.join(output, f1), t_start=t0,
-                            t_max=min(t0 + 300.0, t_end))
-                plot_raster(ref, tests, os.path.join(output, f2), t_max=min(1000.0, t_end))
-                lines += [f"### {run} run", "", f"![traces]({f1})", "", f"![raster]({f2})", ""]
-                per_cell = {l: pc[run] for l, pc in raw["per_cell"].items() if run in pc}
-                f3 = f"{ct}_{run}_histograms.png"
-                plot_histograms(per_cell, os.path.join(output, f3))
-                lines += [f"![per-cell Γ and rate error]({f3})", ""]
-            windows = {l: r["long_windows"] for l, r in m["results"].items() if "long_windows" in r}
-            if windows:
-                f4 = f"{ct}_drift.png"
-                plot_drift(windows, os.path.join(output, f4))
-                lines += ["### drift", "", f"![metrics per window of the long run]({f4})", ""]
+            _draw_figures(ct, m, raw, output)
+        lines += _figure_links(ct, output)
     with open(os.path.join(output, "report.md"), "w") as f:
         f.write("\n".join(lines))
+
+
+def _draw_figures(ct, m, raw, output):
+    dt = m["protocol"]["dt"]
+    label = m["reference"].get("label", "neuron-cvode")
+    ref_label = "reference (CVODE)" if label == "neuron-cvode" else f"reference ({label})"
+    for run in ("short", "long"):
+        if run not in raw["reference"]:
+            continue
+        tests = {l: r[run] for l, r in raw["tests"].items() if run in r}
+        ref = raw["reference"][run]
+        t_end = (ref["v"].shape[1] - 1) * dt
+        t0 = max(0.0, t_end - 300.0) if run == "long" else 0.0  # long: the end
+        plot_traces(ref, tests, dt, os.path.join(output, f"{ct}_{run}_traces.png"),
+                    t_start=t0, t_max=min(t0 + 300.0, t_end), ref_label=ref_label)
+        plot_raster(ref, tests, os.path.join(output, f"{ct}_{run}_raster.png"),
+                    t_max=min(1000.0, t_end))
+        per_cell = {l: pc[run] for l, pc in raw["per_cell"].items() if run in pc}
+        plot_histograms(per_cell, os.path.join(output, f"{ct}_{run}_histograms.png"))
+    windows = {l: r["long_windows"] for l, r in m["results"].items() if "long_windows" in r}
+    if windows:
+        plot_drift(windows, os.path.join(output, f"{ct}_drift.png"))
+
+
+def _figure_links(ct, output):
+    """Markdown for the figures of ``ct`` that exist in ``output``."""
+    lines = []
+    for run in ("short", "long"):
+        f1, f2, f3 = (f"{ct}_{run}_{kind}.png" for kind in ("traces", "raster", "histograms"))
+        if os.path.exists(os.path.join(output, f1)):
+            lines += [f"### {run} run", "", f"![traces]({f1})", "", f"![raster]({f2})", "",
+                      f"![per-cell Γ and rate error]({f3})", ""]
+    if os.path.exists(os.path.join(output, f"{ct}_drift.png")):
+        lines += ["### drift", "", f"![metrics per window of the long run]({ct}_drift.png)", ""]
+    return lines
 
 
 def plot_run_times(results, path, title=None):

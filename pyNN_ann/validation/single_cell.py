@@ -167,21 +167,44 @@ def validate_celltype(celltype, simulators=("ann",), cells=50, duration=1000.0,
 
 
 def validate(celltypes=None, simulators=("ann",), output=None, command=None,
-             plots=True, **kw):
+             plots=True, merge=False, **kw):
     """Validate several cell types; writes report.md, PNGs and metrics.json to
-    ``output`` when given. Returns {celltype: metrics}."""
+    ``output`` when given (``merge``: keeping the other cell types already there).
+    Returns {celltype: metrics} of the cell types validated now."""
     from . import report
     celltypes = list(celltypes or SPECS)
     all_metrics, all_raw = {}, {}
     for ct in celltypes:
         all_metrics[ct], all_raw[ct] = validate_celltype(ct, simulators=simulators, **kw)
+        all_metrics[ct]["command"] = command
     if output:
         os.makedirs(output, exist_ok=True)
+        written = dict(_previous_metrics(output), **all_metrics) if merge else all_metrics
         with open(os.path.join(output, "metrics.json"), "w") as f:
-            json.dump(to_json(all_metrics), f, indent=1)
-        report.write_validation_report(all_metrics, all_raw if plots else None, output,
+            json.dump(to_json(written), f, indent=1)
+        report.write_validation_report(written, all_raw if plots else None, output,
                                        command=command)
     return all_metrics
+
+
+def _previous_metrics(output):
+    """The metrics already in ``output``; entries written before commands were kept
+    per cell type get the command at the top of the existing report."""
+    path = os.path.join(output, "metrics.json")
+    if not os.path.exists(path):
+        return {}
+    with open(path) as f:
+        previous = json.load(f)
+    command = None
+    report_path = os.path.join(output, "report.md")
+    if os.path.exists(report_path):
+        with open(report_path) as f:
+            lines = f.read().splitlines()
+        if "Produced by:" in lines:
+            command = lines[lines.index("Produced by:") + 2].strip() or None
+    for m in previous.values():
+        m.setdefault("command", command)
+    return previous
 
 
 def to_json(obj):
@@ -224,6 +247,8 @@ def main(argv=None):
     p.add_argument("--store", action="store_true",
                    help="store the pyNN.ann metrics in the shipped model's metadata")
     p.add_argument("--output", default="validation_report")
+    p.add_argument("--merge", action="store_true",
+                   help="keep the other cell types already in OUTPUT (metrics.json, report)")
     p.add_argument("--cache", default=None, help="reference cache (default OUTPUT/cache)")
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--chunk", type=int, default=10, help="cells per subprocess")
@@ -236,7 +261,8 @@ def main(argv=None):
     sims = [s for s in (args.simulators + "," + args.compare_with).split(",") if s]
     command = "pynn-ann validate " + " ".join(sys.argv[1:] if argv is None else argv)
     result = validate(args.celltypes, simulators=sims, output=args.output, command=command,
-                      plots=not args.no_plots, cells=args.cells, duration=args.duration,
+                      plots=not args.no_plots, merge=args.merge, cells=args.cells,
+                      duration=args.duration,
                       long_duration=args.long_duration, long_cells=args.long_cells,
                       dt=args.dt, seed=args.seed, regime=args.regime,
                       cache_dir=args.cache or os.path.join(args.output, "cache"),

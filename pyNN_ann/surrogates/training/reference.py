@@ -18,6 +18,7 @@ import numpy as np
 from .protocols import Protocol
 
 CONVERGED_NEURON = {"use_cvode": True, "rtol": 1e-6, "atol": 1e-6}
+NEST_EARLY_MS = 1e-6
 
 
 def run_protocol(sim, protocol, timestep=None, record_gsyn=False, **setup_kwargs):
@@ -28,25 +29,29 @@ def run_protocol(sim, protocol, timestep=None, record_gsyn=False, **setup_kwargs
     ``gsyn_inh``.
     """
     dt = timestep or protocol.dt
-    sim.setup(timestep=dt, min_delay=protocol.delay, **setup_kwargs)
-    celltype = getattr(sim, protocol.celltype)
+    # pyNN.nest relays SpikeSourceArray spikes through parrot neurons: its
+    # spike_generator fires min_delay early and refuses times <= 0; min_delay is one step.
+    # NEST rounds (t - min_delay) up to the next step: times go 1 ns early, below NEST's
+    # tic (1 us), so that float error cannot make a spike one step late
+    nest = sim.__name__.endswith(".nest")
+    early = NEST_EARLY_MS if nest else 0.0
+    sim.setup(timestep=dt, min_delay=dt if nest else protocol.delay, **setup_kwargs)
+    celltype = _recordable_celltype(sim, protocol.celltype)
     cells = sim.Population(protocol.size, celltype(**protocol.parameters))
     cells.initialize(v=protocol.v_init)
-    exc = sim.Population(protocol.size, sim.SpikeSourceArray(
-        spike_times=[sim.Sequence(t) for t in protocol.exc_spikes]))
-    inh = sim.Population(protocol.size, sim.SpikeSourceArray(
-        spike_times=[sim.Sequence(t) for t in protocol.inh_spikes]))
     index = np.arange(protocol.size)
-    for source, weights, receptor in ((exc, protocol.exc_weight, "excitatory"),
-                                      (inh, protocol.inh_weight, "inhibitory")):
-        conn_list = np.column_stack([index, index, weights, np.full(protocol.size, protocol.delay)])
-        sim.Projection(source, cells, sim.FromListConnector(conn_list, column_names=["weight", "delay"]),
-                       sim.StaticSynapse(), receptor_type=receptor)
+    for trains, weights, receptor in ((protocol.exc_spikes, protocol.exc_weight, "excitatory"),
+                                      (protocol.inh_spikes, protocol.inh_weight, "inhibitory")):
+        for shift, part in _by_shift(trains, dt if nest else 0.0):
+            source = sim.Population(protocol.size, sim.SpikeSourceArray(
+                spike_times=[sim.Sequence(t + shift - early) for t in part]))
+            conn_list = np.column_stack([index, index, weights,
+                                         np.full(protocol.size, protocol.delay - shift)])
+            sim.Projection(source, cells, sim.FromListConnector(
+                conn_list, column_names=["weight", "delay"]), sim.StaticSynapse(),
+                receptor_type=receptor)
     variables = ["spikes", "v"] + (["gsyn_exc", "gsyn_inh"] if record_gsyn else [])
-    try:
-        cells.record(variables, sampling_interval=protocol.dt)
-    except Exception:  # e.g. pyNN.nest cannot record v of IF_curr_delta: spikes only
-        cells.record("spikes")
+    cells.record(variables, sampling_interval=protocol.dt)
     sim.run(protocol.duration)
     seg = cells.get_data().segments[0]
     out = {"spikes": [np.asarray(st.rescale("ms").magnitude) for st in seg.spiketrains]}
@@ -59,6 +64,31 @@ def run_protocol(sim, protocol, timestep=None, record_gsyn=False, **setup_kwargs
                                  np.asarray(sig.magnitude), grid)
     sim.end()
     return out
+
+
+def _recordable_celltype(sim, name):
+    """``sim``'s cell type ``name``; on pyNN.nest with ``v`` mapped where PyNN forgot.
+
+    pyNN.nest's IF_curr_delta has no ``variable_map``, so neither ``record("v")`` nor
+    ``initialize(v=...)`` reaches NEST's ``V_m``; a subclass supplies the map.
+    """
+    celltype = getattr(sim, name)
+    if sim.__name__.endswith(".nest") and not hasattr(celltype, "variable_map"):
+        celltype = type(name, (celltype,), {"variable_map": {"v": "V_m"}})
+    return celltype
+
+
+def _by_shift(trains, limit):
+    """Split spike trains for a simulator that cannot send spikes at t <= ``limit``.
+
+    Yields (shift, trains): the spikes after ``limit`` unshifted, then, if there are
+    any, the early ones shifted by ``limit``, to be sent with the delay shortened by
+    ``limit``, so that every spike still arrives at the cell at the same time.
+    """
+    yield 0.0, [t[t > limit] for t in trains]
+    early = [t[t <= limit] for t in trains]
+    if limit > 0 and any(len(t) for t in early):
+        yield limit, early
 
 
 def _to_grid(times, values, grid):

@@ -71,7 +71,7 @@ class IFSpec:
     def __init__(self, name, cells, seed):
         self.name = name
         # the converged reference (validation label): pyNN.neuron has no IF_curr_delta;
-        # NEST integrates it exactly (spikes on a 0.01 ms grid; v is not recordable)
+        # NEST integrates it exactly (spikes on a 0.01 ms grid)
         self.reference = "nest-dt0.01" if name == "IF_curr_delta" else "neuron-cvode"
         self.synapse_type, self.shape = if_family.SYNAPSES[name]
         self.training_sets = (("standard", cells, seed),)
@@ -113,11 +113,8 @@ class IFSpec:
         return p
 
     def sample_v_init(self, rng, parameters, size):
-        v_init = parameters["v_rest"] + rng.uniform(-10.0, 1.0, size) * (
+        return parameters["v_rest"] + rng.uniform(-10.0, 1.0, size) * (
             parameters["v_thresh"] - parameters["v_rest"]) / 10.0
-        if self.reference.startswith("nest"):  # pyNN.nest cannot set v of IF_curr_delta
-            return np.array(parameters["v_rest"], dtype=float)
-        return v_init
 
     def sample_inputs(self, rng, parameters, size, regime="standard"):
         """Time-averaged synaptic drive and weights, in kernel units (uS or nA)."""

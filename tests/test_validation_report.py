@@ -1,0 +1,73 @@
+"""Validation plumbing: the report of several references, merging reports, and how
+protocol inputs reach pyNN.nest."""
+
+import json
+
+import numpy as np
+import pytest
+
+from pyNN_ann.surrogates.training.reference import _by_shift
+from pyNN_ann.validation import report, single_cell
+
+
+def _metrics(label, gamma):
+    run = {"n_cells": 5, "duration_ms": 1000.0, "gamma": gamma}
+    return {"protocol": {"seed": 1, "cells": 5, "duration_ms": 1000.0, "long_cells": 0,
+                         "long_duration_ms": 0, "dt": 0.1},
+            "reference": {"label": label},
+            "results": {"ann": {"short": run, "error": None}}}
+
+
+def test_report_names_each_reference_and_merge_keeps_earlier_types(tmp_path, monkeypatch):
+    old = {"IF_cond_exp": dict(_metrics("neuron-cvode", 0.83), command="pynn-ann validate A")}
+    (tmp_path / "metrics.json").write_text(json.dumps(old))
+    (tmp_path / "IF_cond_exp_short_traces.png").write_bytes(b"")
+    new = _metrics("nest-dt0.01", 0.84)
+    monkeypatch.setattr(single_cell, "validate_celltype", lambda ct, **kw: (dict(new), {}))
+    single_cell.validate(["IF_curr_delta"], output=str(tmp_path), command="pynn-ann validate B",
+                         plots=False, merge=True)
+    merged = json.loads((tmp_path / "metrics.json").read_text())
+    assert list(merged) == ["IF_cond_exp", "IF_curr_delta"]
+    text = (tmp_path / "report.md").read_text()
+    assert "    pynn-ann validate A\n    pynn-ann validate B\n" in text
+    assert ("pyNN.neuron with CVODE (rtol = atol = 1e-6), resampled on the dt grid "
+            "(IF_cond_exp); pyNN.nest at a fixed dt of 0.01 ms (IF_curr_delta)") in text
+    assert "![traces](IF_cond_exp_short_traces.png)" in text  # kept figure still linked
+    assert "| IF_curr_delta | ann | 5 × 1 s | 0.840 |" in text
+    # without merge, only the new type remains
+    single_cell.validate(["IF_curr_delta"], output=str(tmp_path), command="C", plots=False)
+    assert list(json.loads((tmp_path / "metrics.json").read_text())) == ["IF_curr_delta"]
+
+
+def test_early_spikes_are_shifted_with_their_delay():
+    trains = [np.array([0.1, 0.2, 5.0]), np.array([0.3]), np.array([])]
+    parts = list(_by_shift(trains, 0.1))
+    assert [shift for shift, _ in parts] == [0.0, 0.1]
+    late, early = parts[0][1], parts[1][1]
+    assert [list(t) for t in late] == [[0.2, 5.0], [0.3], []]
+    assert [list(t) for t in early] == [[0.1], [], []]
+    assert len(list(_by_shift(trains, 0.0))) == 1  # other simulators: unchanged
+    assert len(list(_by_shift([np.array([0.2])], 0.1))) == 1  # nothing early
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("timestep", [0.1, 0.01])
+def test_pynn_nest_receives_every_protocol_spike_on_time(timestep):
+    """Spikes at the first step and at times whose float difference with min_delay
+    rounds up reach an IF_curr_delta cell in pyNN.nest exactly delay ms later."""
+    pytest.importorskip("nest")
+    from pyNN_ann.surrogates.training.protocols import Protocol
+    from pyNN_ann.surrogates.training.reference import run_in_subprocess
+    one = lambda x: np.array([x])  # noqa: E731
+    spikes = np.array([0.1, 1.3, 5.0, 7.7])
+    protocol = Protocol(
+        celltype="IF_curr_delta", duration=12.0, dt=0.1,
+        parameters={"tau_m": one(10.0), "v_rest": one(-65.0), "v_thresh": one(-50.0),
+                    "v_reset": one(-70.0), "cm": one(1.0), "tau_refrac": one(2.0),
+                    "i_offset": one(0.0)},
+        v_init=one(-60.0), exc_spikes=[spikes], inh_spikes=[np.array([])],
+        exc_weight=one(1.0), inh_weight=one(-1.0), delay=1.0)
+    v = run_in_subprocess(protocol, "nest", options={}, timestep=timestep)["v"][0]
+    jumps = np.flatnonzero(np.diff(v) > 0.5) + 1
+    np.testing.assert_allclose(jumps * 0.1, spikes + 1.0)
+    assert v[0] == pytest.approx(-60.0)  # initialize(v=...) reached NEST's V_m
