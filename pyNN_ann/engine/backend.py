@@ -21,8 +21,10 @@ if NAME == "tensorflow":
     INDEX = "int64"
 
     def compile(fn):
-        """``fn`` compiled by XLA (traced once per argument structure)."""
-        return tf.function(fn, jit_compile=True)
+        """``fn`` compiled by XLA (traced once per argument structure). No AutoGraph:
+        the loop's control flow is explicit, and converting its Python code took
+        seconds per compilation."""
+        return tf.function(fn, jit_compile=True, autograph=False)
 
     def while_loop(cond, body, loop_vars):
         """``loop_vars = body(*loop_vars)`` while ``cond(*loop_vars)``; returns a tuple."""
