@@ -15,13 +15,16 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
 
     `timestep`, `min_delay` and `max_delay` are in ms. Extra keyword arguments:
     `rng_seed` (or `seed`) seeds the engine's random numbers (Poisson sources; a fixed
-    default seed makes runs reproducible, as in NEST);
+    default seed makes runs reproducible, as in NEST); `progress` (default True, or
+    the environment variable ``PYNN_ANN_PROGRESS=0``) shows a progress bar during
+    run() calls expected to last more than a couple of seconds;
     arguments meant for other backends are accepted and ignored.
     """
     max_delay = extra_params.get("max_delay", DEFAULT_MAX_DELAY)
     common.setup(timestep, min_delay, **extra_params)
     seed = extra_params.get("rng_seed", extra_params.get("seed"))
-    simulator.state.setup(timestep, min_delay, max_delay, seed)
+    progress = extra_params.get("progress", simulator.progress_default())
+    simulator.state.setup(timestep, min_delay, max_delay, seed, progress=bool(progress))
     return rank()
 
 

@@ -6,6 +6,8 @@ Low-level state of the pyNN.ann backend, used by the common PyNN implementation.
 segment counter.
 """
 
+import os
+
 from pyNN import common
 from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TIMESTEP
 
@@ -23,6 +25,12 @@ class ID(int, common.IDMixin):
         common.IDMixin.__init__(self)
 
 
+def progress_default():
+    """Progress bars unless the environment says ``PYNN_ANN_PROGRESS=0`` (or false/no/off)."""
+    return os.environ.get("PYNN_ANN_PROGRESS", "1").strip().lower() not in (
+        "0", "false", "no", "off")
+
+
 class State(common.control.BaseState):
     """Simulation state: the engine, the host-drawn sources, dt, delays, recorders,
     segment counter."""
@@ -33,13 +41,15 @@ class State(common.control.BaseState):
         self.num_processes = 1
         self.dt = DEFAULT_TIMESTEP
         self.seed = None
+        self.progress = progress_default()
         self._min_delay = DEFAULT_MIN_DELAY
         self.max_delay = DEFAULT_MAX_DELAY
         self._engine = None
         self.clear()
 
-    def setup(self, timestep, min_delay, max_delay, seed):
+    def setup(self, timestep, min_delay, max_delay, seed, progress=True):
         """Start a new simulation: discard the network and create a fresh engine."""
+        self.progress = progress
         self.dt = float(timestep)
         self._min_delay = min_delay
         self.max_delay = max_delay
@@ -50,7 +60,7 @@ class State(common.control.BaseState):
     def engine(self):
         """The engine of this simulation, created on first use."""
         if self._engine is None:
-            self._engine = Engine(dt=self.dt, seed=self.seed)
+            self._engine = Engine(dt=self.dt, seed=self.seed, progress=self.progress)
         return self._engine
 
     @property

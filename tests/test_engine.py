@@ -136,3 +136,22 @@ def test_default_seed_is_fixed():
         return spikes_of(eng, g)
     for x, y in zip(poisson_spikes(), poisson_spikes()):
         np.testing.assert_array_equal(x, y)
+
+
+def test_progress_option_and_run_timings(monkeypatch):
+    import pyNN_ann as sim
+    sim.setup(timestep=0.1, progress=False)
+    cells = sim.Population(3, sim.IF_cond_exp())
+    assert sim.simulator.state.engine.progress is False
+    sim.run(5.0)
+    sim.run(5.0)
+    timings = sim.simulator.state.engine.timings
+    assert set(timings) == {"prepare", "compile", "loop", "host"}
+    assert timings["compile"] > 0 and timings["loop"] > 0  # first chunk compiled, then ran
+    monkeypatch.setenv("PYNN_ANN_PROGRESS", "0")
+    sim.setup(timestep=0.1)
+    assert sim.simulator.state.engine.progress is False
+    monkeypatch.setenv("PYNN_ANN_PROGRESS", "1")
+    sim.setup(timestep=0.1)
+    assert sim.simulator.state.engine.progress is True
+    assert cells.size == 3

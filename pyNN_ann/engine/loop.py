@@ -88,6 +88,10 @@ class ChunkRunner:
         if history is not None:
             self.history = B.constant(history)
 
+    def is_compiled(self, n_steps):
+        """Whether chunks of ``n_steps`` have been compiled already."""
+        return n_steps in self._compiled
+
     def run_chunk(self, k0, n_steps, state, const, array_events, injection):
         """Advance steps k0 .. k0 + n_steps (a Python int: one compilation per size).
 

@@ -24,6 +24,7 @@ RECEPTORS = ("excitatory", "inhibitory")
 SIGNALS = ("v", "gsyn_exc", "gsyn_inh", "g_s", "g_r", "w")
 STATE_OF_SIGNAL = {"v": "v", "gsyn_exc": "g_exc", "gsyn_inh": "g_inh", "g_s": "g_s",
                    "g_r": "g_r", "w": "w"}
+TIMED_PARTS = ("prepare", "compile", "loop", "host")
 CELL_STATE = ("v", "g_exc", "g_inh", "x_exc", "x_inh", "g_s", "g_r", "w", "refrac")
 DEFAULT_SEED = 12345  # as in NEST, runs are reproducible unless a seed is chosen
 MAX_CHUNK_STEPS = 5000
@@ -68,6 +69,8 @@ class Engine:
         self.spikes = {}  # gid -> SpikeBuffer
         self.step = 0
         self._runner = None
+        # wall time (s) of the parts of run(), summed over runs: see ``run``
+        self.timings = dict.fromkeys(TIMED_PARTS, 0.0)
         self._layout_key = None
         self._stdp_info = self._stdp_key = None
         self._cells = {}  # celltype -> Surrogate, keras cell
@@ -671,11 +674,13 @@ class Engine:
             if group.renewal is not None:
                 group.spike_times = group.renewal.emit(
                     group.parameters, (self.step + n_steps + 0.5) * self.dt)
+        clock = time.perf_counter()
         const, models = self._prepare()
         self._record_initial_samples()
         state = self._device_state(models)
         n_rec = sum(len(i) for _, i, _ in self._runner.signals) + len(self._runner.spike_index)
         chunk = int(min(MAX_CHUNK_STEPS, max(100, MAX_CHUNK_VALUES // max(1, n_rec))))
+        clock = self._tick("prepare", clock)
         done, bar = 0, None
         while done < n_steps:
             n = _chunk_size(chunk, n_steps - done)
@@ -683,14 +688,17 @@ class Engine:
             started = time.perf_counter()
             injection, targets = self._injection(k0, n, record=True)
             self._check_injection(const, injection, targets)
-            state, samples, spikes = self._runner.run_chunk(
-                k0, n, state, const, self._array_events(k0, n), injection)
-            self._collect(k0, n, samples, spikes)
+            events = self._array_events(k0, n)
+            clock = self._tick("host", clock)
+            new_size = not self._runner.is_compiled(n)
+            state, samples, spikes = self._runner.run_chunk(k0, n, state, const, events,
+                                                            injection)
+            self._collect(k0, n, samples, spikes)  # waits for the device
+            clock = self._tick("compile" if new_size else "loop", clock)
             self.step += n
             done += n
             per_step = (time.perf_counter() - started) / n
-            first_chunk = done == n  # its time includes compilation: not an estimate
-            if bar is None and self.progress and not first_chunk \
+            if bar is None and self.progress and not new_size \
                     and per_step * (n_steps - done) > 2.0:
                 bar = tqdm(total=n_steps, initial=done, unit="step", leave=False,
                            desc="pyNN.ann")  # a long run: show progress between chunks
@@ -699,6 +707,17 @@ class Engine:
         if bar is not None:
             bar.close()
         self._store_state(state, models)
+        self._tick("host", clock)
+
+    def _tick(self, part, since):
+        """Add the time since ``since`` to ``timings[part]``; returns now.
+
+        "prepare": constants and state to the device; "compile": chunks of a size run
+        for the first time (XLA compilation included); "loop": the compiled loop and
+        reading its results back; "host": inputs of each chunk, storing the state."""
+        now = time.perf_counter()
+        self.timings[part] += now - since
+        return now
 
     def _check_injection(self, const, injection, targets):
         if not len(targets):
