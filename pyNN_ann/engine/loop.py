@@ -31,12 +31,15 @@ from . import backend as B
 from . import counter_rng
 from . import short_term_plasticity as stp
 from . import stdp as stdp_rule
+from . import stochastic_synapses as sto
 
 TILE = 512  # synapses gathered per block of spikes
 INDEX = B.INDEX
 _OPS = SimpleNamespace(exp=ops.exp, where=ops.where, abs=ops.abs, pow=ops.power,
                        clip=ops.clip, zeros_like=ops.zeros_like,
-                       to_float=lambda x: ops.cast(x, "float32"))
+                       to_float=lambda x: ops.cast(x, "float32"), sum=ops.sum,
+                       uint32=lambda x: ops.cast(x, "uint32"),
+                       bitwise_xor=ops.bitwise_xor, right_shift=ops.right_shift)
 
 
 def _index(x):
@@ -53,12 +56,15 @@ class ChunkRunner:
     the (start, stop, max fan-out) of each group of presynaptic neurons; ``stdp``
     None or {"history": steps of spike history, "n": synapses,
     "passes": {name: (rows' neurons, lags, fan)}} (see ``stdp_tables``); the STDP
-    state arrays have one padding entry after the n synapses.
+    state arrays have one padding entry after the n synapses. ``stochastic`` None or
+    {"kinds": the stochastic synapse kinds present, "n_max": most release sites}.
     """
 
     def __init__(self, models, n_cells, n_poisson, n_array, ring_slots, signals,
-                 spike_index, seed, senders, injected=(), dt=0.1, plastic=False, stdp=None):
+                 spike_index, seed, senders, injected=(), dt=0.1, plastic=False, stdp=None,
+                 stochastic=None):
         self.models = models
+        self.stochastic = stochastic
         self.plastic = plastic  # synapses with Tsodyks-Markram dynamics
         self.stdp = stdp
         self.dt = float(dt)
@@ -237,6 +243,9 @@ class ChunkRunner:
             if self.plastic:
                 weight, syn_state = self._plastic_weights(weight, syn, mask, k1 + delay,
                                                           syn_state, const)
+            if self.stochastic:
+                weight, syn_state = self._stochastic_weights(weight, syn, mask, k1, delay,
+                                                             syn_state, const)
             where = ((k1 + delay) % self.slots) * width + B.gather(const["syn_target"], syn)
             return B.scatter_add(ring, where, weight), syn_state
 
@@ -253,9 +262,26 @@ class ChunkRunner:
                                     B.gather(const["stp_tau_syn"], syn))
         weight = ops.where(on, effective, weight)
         index = ops.where(on, syn, syn_state["u"].shape[0])
-        syn_state = {k: B.scatter_set(  # the padding entry absorbs misses
+        syn_state = dict(syn_state, **{k: B.scatter_set(  # the padding entry absorbs misses
             ops.concatenate([syn_state[k], ops.zeros((1,), "float32")], 0), index,
-            new[k])[:-1] for k in stp.STATE}
+            new[k])[:-1] for k in stp.STATE})  # (stochastic synapses' "sto_*" kept)
+        return weight, syn_state
+
+    def _stochastic_weights(self, weight, syn, mask, k1, delay, syn_state, const):
+        """Stochastic synapses: transmitted weights of a tile and the updated state
+        (``sto_*`` entries of the synapse state), random numbers keyed by (seed, k1, id)."""
+        on = mask & (B.gather(const["sto_kind"], syn) > 0)
+        t = ops.cast(k1 + delay, "float32") * self.dt
+        old = {k: B.gather(syn_state["sto_" + k], syn) for k in sto.STATE}
+        params = {k: B.gather(const["sto_" + k], syn) for k in (*sto.COLUMNS, "id")}
+        effective, new = sto.transmit(_OPS, self.stochastic["kinds"], weight, t, k1, old,
+                                      params, sto.seed_key(self.seed),
+                                      self.stochastic["n_max"])
+        weight = ops.where(on, effective, weight)
+        index = ops.where(on, syn, syn_state["sto_u"].shape[0])
+        syn_state = dict(syn_state, **{"sto_" + k: B.scatter_set(  # the padding entry
+            ops.concatenate([syn_state["sto_" + k], ops.zeros((1,), "float32")], 0), index,
+            new[k])[:-1] for k in sto.STATE})  # absorbs misses
         return weight, syn_state
 
     def _stdp_step(self, k1, spikes, history, syn_state, ring, const):
@@ -320,7 +346,7 @@ class ChunkRunner:
             for start, stop, fan in self.senders:
                 ring, syn_state = self._transmit(ring, syn_state, k1, spikes, const, start,
                                                  stop, fan)
-            if self.plastic:
+            if self.plastic or self.stochastic:
                 state = dict(state, stp=syn_state)
             if self.stdp is not None:
                 history, stdp_state, ring = self._stdp_step(k1, spikes, history,

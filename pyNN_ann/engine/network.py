@@ -16,6 +16,7 @@ from ..surrogates import registry
 from . import backend as B
 from . import cell_rules, currents, renewal, stdp, stdp_tables
 from . import short_term_plasticity as stp
+from . import stochastic_synapses as sto
 from .connectivity import SynapseTable
 from .loop import ChunkRunner
 from .recording import SignalBuffer, SpikeBuffer
@@ -73,6 +74,7 @@ class Engine:
         self.timings = dict.fromkeys(TIMED_PARTS, 0.0)
         self._layout_key = None
         self._stdp_info = self._stdp_key = None
+        self._sto_info = self._sto_key = None
         self._cells = {}  # celltype -> Surrogate, keras cell
         self.current_sources = []  # dicts: kind, params, targets [(gid, index)], record
 
@@ -183,9 +185,10 @@ class Engine:
                      dynamics=None):
         """One projection's synapses. ``dynamics``: None (static),
         {"kind": "tsodyks_markram", "U", "tau_rec", "tau_facil", "u"} (arrays(n) or
-        scalars; "u" is the initial value of the state variable u) or
+        scalars; "u" is the initial value of the state variable u),
         {"kind": "stdp", "timing", "weight_dependence", and the parameters of
-        ``stdp.parameter_names(timing, weight_dependence)``}."""
+        ``stdp.parameter_names(timing, weight_dependence)``} or {"kind": one of
+        ``stochastic_synapses.KINDS``, and its ``PARAMETERS``}."""
         post = self.groups[post_gid]
         if post.kind != "cells":
             raise ValueError("synapses can only target cells, not spike sources")
@@ -202,6 +205,8 @@ class Engine:
     def _add_dynamics(self, sid, dynamics):
         if dynamics.get("kind") == "stdp":
             return self._add_stdp(sid, dynamics)
+        if dynamics.get("kind") in sto.KINDS:
+            return self._add_stochastic(sid, dynamics)
         if dynamics.get("kind") != "tsodyks_markram":
             raise NotImplementedError(f"synaptic dynamics {dynamics.get('kind')!r}")
         p = self.synapses.projections[sid]
@@ -211,6 +216,15 @@ class Engine:
         stp.check(params)
         u0 = np.broadcast_to(np.asarray(dynamics.get("u", 0.0), float), (n,)).copy()
         p["stp"] = {"params": params, "u0": u0, "state": stp.initial_state(n, u0)}
+
+    def _add_stochastic(self, sid, dynamics):
+        p = self.synapses.projections[sid]
+        kind, n = dynamics["kind"], len(p["weight"])
+        params = {k: np.broadcast_to(np.asarray(dynamics.get(k, sto.DEFAULTS[kind][k]), float),
+                                     (n,)).copy() for k in sto.PARAMETERS[kind]}
+        sto.check(kind, params)
+        p["sto"] = {"kind": kind, "params": params,
+                    "state": sto.initial_state(kind, params, n)}
 
     def _add_stdp(self, sid, dynamics):
         p = self.synapses.projections[sid]
@@ -244,6 +258,8 @@ class Engine:
             return p["stp"]["params"][name].copy()
         if "stp" in p and name == "u":
             return p["stp"]["state"]["u"].copy()
+        if "sto" in p and name in p["sto"]["params"]:
+            return p["sto"]["params"][name].copy()
         raise KeyError(name)
 
     def set_synapses(self, sid, name, values):
@@ -272,6 +288,13 @@ class Engine:
         elif "stp" in p and name == "u":
             p["stp"]["u0"] = values.astype(float)
             p["stp"]["state"]["u"] = values.astype(float)
+        elif "sto" in p and name in p["sto"]["params"]:
+            s = p["sto"]
+            new = dict(s["params"], **{name: values.astype(float)})
+            sto.check(s["kind"], new)
+            s["params"] = new
+            if name == "n":  # sites beyond the new number are gone
+                s["state"]["available"] = np.minimum(s["state"]["available"], new["n"])
         else:
             raise KeyError(name)
 
@@ -419,6 +442,9 @@ class Engine:
                 p["stp"]["state"] = stp.initial_state(len(p["weight"]), p["stp"]["u0"])
             if "stdp" in p:
                 p["stdp"]["state"] = stdp.initial_state(p["weight"])
+            if "sto" in p:
+                p["sto"]["state"] = sto.initial_state(p["sto"]["kind"], p["sto"]["params"],
+                                                      len(p["weight"]))
         if self._runner is not None:
             self._runner.reset_ring()
 
@@ -458,7 +484,7 @@ class Engine:
         slots = self.synapses.max_delay + 2
         injected = self._injected_cells()
         key = (tuple(models), n_cells, n_poisson, n_array, slots, tuple(self._senders),
-               self._plastic, self._stdp_key, tuple(injected),
+               self._plastic, self._stdp_key, self._sto_key, tuple(injected),
                tuple((v, tuple(i), e) for v, i, e in signals), tuple(spike_index))
         if key != self._layout_key:
             old_ring = old_history = None
@@ -471,7 +497,8 @@ class Engine:
             self._runner = ChunkRunner(model_cells, n_cells, n_poisson, n_array, slots,
                                        signals, spike_index, self.seed, self._senders,
                                        injected, self.dt, plastic=self._plastic,
-                                       stdp=self._stdp_info)
+                                       stdp=self._stdp_info,
+                                       stochastic=self._sto_info)
             dropped = old_ring is None
             history = self._runner.history
             if old_history is not None and history is not None \
@@ -532,6 +559,7 @@ class Engine:
         const = {k: B.constant(v) for k, v in const.items()}
         if self._plastic:
             const.update(self._stp_columns(cols, n_cells, target))
+        const.update(self._sto_columns())
         const.update(self._stdp_constants(offsets, n_cells))
         return const
 
@@ -545,12 +573,41 @@ class Engine:
         return [(p, meta) for p, meta in zip(self.synapses.projections, self._syn_meta)
                 if "stdp" not in p]
 
-    def _stp_concat(self, pick, default):
-        """Per-synapse values of every CSR projection (``default`` for static ones), in
-        CSR order."""
-        parts = [pick(p["stp"]) if "stp" in p else np.full(len(p["weight"]), default)
+    def _stp_concat(self, pick, default, dynamics="stp"):
+        """Per-synapse values of every CSR projection (``default`` for those without
+        ``dynamics``), in CSR order."""
+        parts = [pick(p[dynamics]) if dynamics in p else np.full(len(p["weight"]), default)
                  for p, _ in self._csr_projections()]
         return np.concatenate(parts)[self._csr_order]
+
+    @property
+    def _stochastic(self):
+        return any("sto" in p for p, _ in self._csr_projections())
+
+    def _sto_columns(self):
+        """Parameter columns of the stochastic synapses (sets ``_sto_info``, the loop's
+        static description, and ``_sto_key``)."""
+        self._sto_info = self._sto_key = None
+        if not self._stochastic:
+            return {}
+        mine = [p["sto"] for p, _ in self._csr_projections() if "sto" in p]
+        kinds = tuple(k for k in sto.KINDS if any(s["kind"] == k for s in mine))
+        n_max = max([int(s["params"]["n"].max(initial=1)) for s in mine
+                     if s["kind"] == "multi_quantal"] or [1])
+        self._sto_info = {"kinds": kinds, "n_max": n_max}
+        self._sto_key = (kinds, n_max)
+        out = {"sto_kind": self._stp_concat(
+            lambda s: np.full(len(s["state"]["u"]), sto.CODES[s["kind"]]), 0.0, "sto")}
+        for k in sto.COLUMNS:
+            if k != "kind":
+                out["sto_" + k] = self._stp_concat(
+                    lambda s: s["params"].get(k, np.full(len(s["state"]["u"]),
+                                                         sto.COLUMNS[k])),
+                    sto.COLUMNS[k], "sto")
+        const = {k: B.to_device(v, "float32") for k, v in out.items()}
+        # identifiers for the random numbers: positions in the order of creation
+        const["sto_id"] = B.constant(self._csr_order.astype(np.int64))
+        return const
 
     def _stdp_constants(self, offsets, n_cells):
         """Tables and rule columns of the STDP synapses (sets ``_stdp_info``, the
@@ -612,6 +669,9 @@ class Engine:
         if self._plastic:
             state["stp"] = {k: B.to_device(self._stp_concat(lambda s: s["state"][k], 0.0),
                                            "float32") for k in stp.STATE}
+        if self._stochastic:  # in the same dictionary as Tsodyks-Markram's
+            state.setdefault("stp", {}).update({"sto_" + k: B.to_device(self._stp_concat(
+                lambda s: s["state"][k], 0.0, "sto"), "float32") for k in sto.STATE})
         if self._stdp_info is not None:
             state["stdp"] = {k: B.to_device(np.append(stdp_tables.concat(  # + padding
                 self.synapses.projections, lambda s: s["state"][k]), 0),
@@ -628,15 +688,19 @@ class Engine:
         return state
 
     def _store_state(self, state, models):
-        if self._plastic:
+        if self._plastic or self._stochastic:
             back = np.empty_like(self._csr_order)
             back[self._csr_order] = np.arange(len(self._csr_order))
+            host = {k: B.to_numpy(v) for k, v in state["stp"].items()}
             start = 0
             for p, _ in self._csr_projections():
                 n = len(p["weight"])
                 if "stp" in p:
                     for k in stp.STATE:
-                        p["stp"]["state"][k] = B.to_numpy(state["stp"][k])[back[start:start + n]]
+                        p["stp"]["state"][k] = host[k][back[start:start + n]]
+                if "sto" in p:
+                    for k in sto.STATE:
+                        p["sto"]["state"][k] = host["sto_" + k][back[start:start + n]]
                 start += n
         if "stdp" in state:
             stdp_tables.store(self.synapses.projections,

@@ -82,6 +82,9 @@ NUMPY_OPS = SimpleNamespace(
 
 _M1, _M2, _GOLDEN = 0x7FEB352D, 0x846CA68B, 0x9E3779B1  # lowbias32; 2^32 / phi
 _MASK = 0xFFFFFFFF
+# typed constants: Python ints above 2^31 do not convert on every backend
+_U = {name: np.uint32(value) for name, value in
+      (("m1", _M1), ("m2", _M2), ("golden", _GOLDEN), (16, 16), (15, 15), (8, 8))}
 
 
 def _mix_int(h):
@@ -100,18 +103,19 @@ def seed_key(seed):
 
 
 def _mix(ops, h):
-    h = ops.bitwise_xor(h, ops.right_shift(h, 16)) * _M1
-    h = ops.bitwise_xor(h, ops.right_shift(h, 15)) * _M2
-    return ops.bitwise_xor(h, ops.right_shift(h, 16))
+    h = ops.bitwise_xor(h, ops.right_shift(h, _U[16])) * _U["m1"]
+    h = ops.bitwise_xor(h, ops.right_shift(h, _U[15])) * _U["m2"]
+    return ops.bitwise_xor(h, ops.right_shift(h, _U[16]))
 
 
 def uniform(ops, key, step, ids, stream):
     """Uniform numbers in [0, 1) (multiples of 2^-24) for (key, step, ids, stream);
     ``ids`` and ``stream`` broadcast against each other."""
-    h = _mix(ops, ops.bitwise_xor(ops.uint32(step) * _GOLDEN, key))
-    h = _mix(ops, ops.bitwise_xor(h, ops.uint32(ids) * _GOLDEN))
-    h = _mix(ops, ops.bitwise_xor(h, ops.uint32(stream) * _GOLDEN))
-    return ops.to_float(ops.right_shift(h, 8)) * (1.0 / 16777216.0)
+    golden = _U["golden"]
+    h = _mix(ops, ops.bitwise_xor(ops.uint32(step) * golden, np.uint32(key)))
+    h = _mix(ops, ops.bitwise_xor(h, ops.uint32(ids) * golden))
+    h = _mix(ops, ops.bitwise_xor(h, ops.uint32(stream) * golden))
+    return ops.to_float(ops.right_shift(h, _U[8])) * np.float32(1.0 / 16777216.0)
 
 
 # --- parameters and state (host) ------------------------------------------------------
