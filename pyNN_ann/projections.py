@@ -13,9 +13,13 @@ from pyNN.space import Space
 
 from . import simulator
 from .populations import engine_addresses
-from .standardmodels.synapses import StaticSynapse, STDPMechanism, TsodyksMarkramSynapse
+from .standardmodels.synapses import (MultiQuantalSynapse, SimpleStochasticSynapse,
+                                      StaticSynapse, STDPMechanism,
+                                      StochasticTsodyksMarkramSynapse, TsodyksMarkramSynapse)
 
-SUPPORTED_SYNAPSES = (StaticSynapse, TsodyksMarkramSynapse, STDPMechanism)
+SUPPORTED_SYNAPSES = (StaticSynapse, TsodyksMarkramSynapse, STDPMechanism,
+                      SimpleStochasticSynapse, StochasticTsodyksMarkramSynapse,
+                      MultiQuantalSynapse)
 
 
 def check_delays(delays, state):
@@ -106,7 +110,8 @@ class Projection(common.Projection):
         if not isinstance(self.synapse_type, SUPPORTED_SYNAPSES):
             raise NotImplementedError(
                 f"pyNN.ann does not support {type(self.synapse_type).__name__} yet "
-                "(StaticSynapse, TsodyksMarkramSynapse and STDPMechanism are available)")
+                "(StaticSynapse, TsodyksMarkramSynapse, STDPMechanism and the stochastic "
+                "synapses are available)")
         self._names = list(self.synapse_type.get_native_names())
         self._pending = {name: [] for name in ["pre", "post"] + self._names}
         self._initial_u = None

@@ -2,22 +2,26 @@
 Standard synapse types of the pyNN.ann backend.
 
 Static synapses, Tsodyks-Markram short-term plasticity (computed exactly per
-synapse by the engine, ``engine/short_term_plasticity.py``) and STDP (pyNN.neuron's
-weight adjusters, ``engine/stdp.py``); the stochastic types are placeholders whose
-construction raises a clear NotImplementedError.
+synapse by the engine, ``engine/short_term_plasticity.py``), STDP (pyNN.neuron's
+weight adjusters, ``engine/stdp.py``) and the stochastic synapses (pyNN.neuron's
+stochastic weight adjusters, ``engine/stochastic_synapses.py``). ElectricalSynapse is
+a placeholder whose construction raises a clear NotImplementedError.
 """
 
+import numpy as np
+from pyNN import errors
 from pyNN.standardmodels import build_translations, synapses
 
 from ..engine import stdp
+from ..engine import stochastic_synapses as sto
 from ..simulator import state
 from . import unavailable
 
 __all__ = [
     "StaticSynapse", "TsodyksMarkramSynapse",
-    # placeholders: constructing them raises NotImplementedError
-    "SimpleStochasticSynapse", "StochasticTsodyksMarkramSynapse",
-    "MultiQuantalSynapse", "ElectricalSynapse",
+    "SimpleStochasticSynapse", "StochasticTsodyksMarkramSynapse", "MultiQuantalSynapse",
+    # placeholder: constructing it raises NotImplementedError
+    "ElectricalSynapse",
     # STDP
     "STDPMechanism", "AdditiveWeightDependence",
     "MultiplicativeWeightDependence", "AdditivePotentiationMultiplicativeDepression",
@@ -54,6 +58,61 @@ class TsodyksMarkramSynapse(synapses.TsodyksMarkramSynapse):
 
 def _same_names(*names):
     return build_translations(*((name, name) for name in names))
+
+
+class _Stochastic:
+    """Checks the scalar parameters of a stochastic synapse type when it is made
+    (arrays and random distributions are checked when the Projection is built)."""
+
+    def __init__(self, **parameters):
+        super().__init__(**parameters)
+        scalars = {}
+        for name in sto.PARAMETERS[self.engine_dynamics]:
+            value = self.parameter_space[name]
+            if value.is_homogeneous and np.ndim(value.base_value) == 0 \
+                    and isinstance(value.base_value, (int, float, np.number)):
+                scalars[name] = float(value.base_value)
+            else:
+                scalars[name] = sto.DEFAULTS[self.engine_dynamics][name]
+        try:
+            sto.check(self.engine_dynamics, scalars)
+        except ValueError as err:
+            raise errors.InvalidParameterValueError(
+                f"{type(self).__name__}: {err}") from None
+
+    def _get_minimum_delay(self):
+        return state.min_delay
+
+
+class SimpleStochasticSynapse(_Stochastic, synapses.SimpleStochasticSynapse):
+    __doc__ = synapses.SimpleStochasticSynapse.__doc__
+    translations = _same_names("weight", "delay", "p")
+    #: the engine's name for these dynamics
+    engine_dynamics = "simple_stochastic"
+
+
+class StochasticTsodyksMarkramSynapse(_Stochastic,
+                                      synapses.StochasticTsodyksMarkramSynapse):
+    __doc__ = synapses.StochasticTsodyksMarkramSynapse.__doc__
+    translations = _same_names("weight", "delay", "U", "tau_rec", "tau_facil")
+    engine_dynamics = "stochastic_tsodyks_markram"
+
+
+class MultiQuantalSynapse(_Stochastic, synapses.MultiQuantalSynapse):
+    """Synapse with ``n`` release sites, each of which releases with probability u
+    (binomial release of the available sites) and, once used, recovers with rate
+    1/tau_rec; u facilitates with tau_facil (Tsodyks-Markram, as NEST's
+    quantal_stp_connection and pyNN.neuron's ``quantal_stp.mod``). Each release
+    transmits weight / n.
+
+    Arguments:
+        `U`: maximal fraction of available resources (release probability).
+        `n`: total number of release sites (a whole number).
+        `tau_rec`: depression time constant (ms).
+        `tau_facil`: facilitation time constant (ms).
+    """
+    translations = _same_names("weight", "delay", "U", "n", "tau_rec", "tau_facil")
+    engine_dynamics = "multi_quantal"
 
 
 class STDPMechanism(synapses.STDPMechanism):
@@ -135,12 +194,12 @@ class Vogels2011Rule(synapses.Vogels2011Rule):
     engine_name = "vogels2011"
 
 
-def _no_plasticity(name):
-    return unavailable(name, f"does not support {name} yet (StaticSynapse, "
-                             "TsodyksMarkramSynapse and STDPMechanism are available)")
-
-
-SimpleStochasticSynapse = _no_plasticity("SimpleStochasticSynapse")
-StochasticTsodyksMarkramSynapse = _no_plasticity("StochasticTsodyksMarkramSynapse")
-MultiQuantalSynapse = _no_plasticity("MultiQuantalSynapse")
-ElectricalSynapse = _no_plasticity("ElectricalSynapse")
+ElectricalSynapse = unavailable(
+    "ElectricalSynapse",
+    "does not support ElectricalSynapse (gap junctions): a gap junction injects "
+    "g (v_pre - v_post) into both cells at every time step, computed from the other cell's "
+    "membrane potential, but the compiled loop feeds the surrogates only spike-driven "
+    "synaptic input and current sources; the standard cell types also have no gap-junction "
+    "receptor (pyNN.neuron 0.13 accepts ElectricalSynapse only on cells with a "
+    "'<section>.gap' receptor, not on standard point neurons, so there is no reference "
+    "to validate against)")
