@@ -75,8 +75,8 @@ def test_list_standard_models_and_unavailable_models(sim):
         "SpikeSourcePoissonRefractory"]
     with pytest.raises(NotImplementedError, match="no trained surrogate for Izhikevich"):
         sim.Izhikevich()
-    with pytest.raises(NotImplementedError, match="SimpleStochasticSynapse"):
-        sim.SimpleStochasticSynapse()
+    with pytest.raises(NotImplementedError, match="ElectricalSynapse"):
+        sim.ElectricalSynapse()
     assert sim.HH_cond_exp.surrogate == "HH_cond_exp"
 
 
