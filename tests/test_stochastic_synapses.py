@@ -72,17 +72,33 @@ def _released(g):
     return np.concatenate([jumps[k, j] for j in range(g.shape[1])], axis=1) / W
 
 
-def _run_ann(sim, n_post, seed=None, pieces=(T_STOP,)):
+def _run_ann(sim, n_post, seed=None):
+    """The network on pyNN.ann, with static and (deterministic) Tsodyks-Markram synapses
+    onto the inhibitory receptors of two populations as well."""
     sim.setup(timestep=DT, **({} if seed is None else {"rng_seed": seed}))
     net = _build(sim, n_post)
-    for t in pieces:
-        sim.run(t)
+    src = net["simple"][1].pre
+    for label, synapse in (("simple", sim.StaticSynapse()),
+                           ("depressing", sim.TsodyksMarkramSynapse(**DETERMINISTIC_TM))):
+        rows, names = _connections(n_post, "other")
+        sim.Projection(src, net[label][0], sim.FromListConnector(rows, column_names=names),
+                       synapse, receptor_type="inhibitory")
+        net[label][0].record("gsyn_inh")
+    sim.run(T_STOP)
     return net, _measure(net)
 
 
+DETERMINISTIC_TM = {"U": 0.4, "tau_rec": 60.0, "tau_facil": 10.0}
+
+
 def _measure(net):
-    return {label: _released(post.get_data().segments[-1].filter(name="gsyn_exc")[0]
-                             .magnitude) for label, (post, _) in net.items()}
+    out = {}
+    for label, (post, _) in net.items():
+        segment = post.get_data().segments[-1]
+        out[label] = _released(segment.filter(name="gsyn_exc")[0].magnitude)
+        if segment.filter(name="gsyn_inh"):
+            out[label + "_inh"] = _released(segment.filter(name="gsyn_inh")[0].magnitude)
+    return out
 
 
 # --- the rules, with NumPy --------------------------------------------------------------
@@ -260,7 +276,7 @@ def ann():
     import pyNN_ann as sim
     net, first = _run_ann(sim, N_POST, seed=7)
     sim.reset()
-    for t in (100.0, 0.1, T_STOP - 100.1):
+    for t in (100.0, 0.1, T_STOP - 100.1):  # and the same in three runs
         sim.run(t)
     split = _measure(net)
     sim.end()
@@ -313,12 +329,102 @@ def test_engine_statistics(ann):
                            * first.size).pvalue > 1e-4
 
 
+def test_static_and_deterministic_synapses_alongside(ann):
+    """Static and Tsodyks-Markram synapses in the same network are unchanged."""
+    np.testing.assert_allclose(ann["first"]["simple_inh"], 1.0, rtol=1e-4)
+    tm = ann["first"]["depressing_inh"]
+    for i in range(N_PRE):
+        state = stp.initial_state(1)
+        params = {k: np.array([v]) for k, v in DETERMINISTIC_TM.items()}
+        expected = []
+        for t in SPIKES + DELAYS[i]:
+            eff, state = stp.arrive(np, np.array([1.0]), np.array([t]), state, params,
+                                    np.array([TAU_SYN]))
+            expected.append(eff[0])
+        mine = tm[:, i::N_PRE]
+        np.testing.assert_allclose(mine, np.broadcast_to(np.array(expected)[:, None],
+                                                         mine.shape), rtol=1e-4)
+
+
 def test_reproducible_and_seeded(ann):
-    for label in SYNAPSES:
+    for label in ann["first"]:
         np.testing.assert_array_equal(ann["again"][label], ann["first"][label])
         np.testing.assert_allclose(ann["split"][label], ann["first"][label], atol=1e-5)
+        if label.endswith("_inh"):
+            continue
         differs = np.mean(np.abs(ann["other"][label] - ann["first"][label]) > 1e-3)
         assert differs > 0.1, label
         # the other seed has the same statistics
         a, b = ann["other"][label].mean(), ann["first"][label].mean()
         assert abs(a - b) < Z * np.sqrt(2 * 0.25 / ann["first"][label].size)
+
+
+# --- against pyNN.neuron --------------------------------------------------------------
+
+NEURON_SCRIPT = """
+import json, sys
+import numpy as np
+import pyNN.neuron as sim
+cfg = json.load(open(sys.argv[1]))
+sim.setup(timestep=cfg["dt"])
+src = sim.Population(len(cfg["delays"]), sim.SpikeSourceArray(spike_times=cfg["spikes"]))
+posts = {}
+for label, (name, params) in cfg["synapses"].items():
+    post = sim.Population(cfg["n_post"], sim.IF_cond_exp(
+        tau_syn_E=cfg["tau_syn"], tau_syn_I=cfg["tau_syn"], v_thresh=0.0))
+    rows, names = cfg["connections"][label]
+    sim.Projection(src, post, sim.FromListConnector([tuple(r) for r in rows],
+                                                    column_names=names),
+                   getattr(sim, name)(**params))
+    post.record("gsyn_exc")
+    posts[label] = post
+sim.run(cfg["t_stop"])
+json.dump({label: post.get_data().segments[0].filter(name="gsyn_exc")[0].magnitude.tolist()
+           for label, post in posts.items()}, open(sys.argv[2], "w"))
+"""
+
+
+def _run_neuron(n_post):
+    pytest.importorskip("neuron")
+    cfg = {"dt": DT, "tau_syn": TAU_SYN, "spikes": SPIKES.tolist(), "delays": DELAYS.tolist(),
+           "n_post": n_post, "t_stop": T_STOP, "synapses": SYNAPSES,
+           "connections": {label: _connections(n_post, label) for label in SYNAPSES}}
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = [os.path.join(tmp, name) for name in ("run.py", "cfg.json", "out.json")]
+        with open(paths[0], "w") as f:
+            f.write(NEURON_SCRIPT)
+        with open(paths[1], "w") as f:
+            json.dump(cfg, f, default=float)
+        proc = subprocess.run([sys.executable, *paths], check=False, capture_output=True,
+                              text=True, cwd=tmp)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        with open(paths[2]) as f:
+            return {label: _released(np.array(g)) for label, g in json.load(f).items()}
+
+
+@pytest.mark.slow
+def test_statistics_match_pyNN_neuron(ann):
+    """Per spike of the train, the mean transmitted weight (and for MultiQuantalSynapse
+    the distribution of released sites at the first spike) agree with pyNN.neuron's
+    within two-sample bounds; pyNN.ann's two seeds are pooled."""
+    nrn = _run_neuron(N_POST)
+    for label in SYNAPSES:
+        ours = np.concatenate([ann["first"][label], ann["other"][label]], axis=1)
+        theirs = nrn[label]
+        scale = SYNAPSES[label][1].get("n", 1)  # released sites
+        if label == "simple":  # each source has its own p
+            ours = np.stack([ours[:, i::N_PRE].ravel() for i in range(N_PRE)])
+            theirs = np.stack([theirs[:, i::N_PRE].ravel() for i in range(N_PRE)])
+        a, b = ours.mean(axis=1) * scale, theirs.mean(axis=1) * scale
+        q = np.clip((a * ours.shape[1] + b * theirs.shape[1])
+                    / (ours.shape[1] + theirs.shape[1]) / scale, 1e-3, 1 - 1e-3)
+        sd = np.sqrt(scale * q * (1 - q) * (1 / ours.shape[1] + 1 / theirs.shape[1]))
+        assert np.all(np.abs(a - b) <= Z * sd), (label, a, b, Z * sd)
+        if label != "simple":  # and both follow the expectation
+            expected = (_quantal_expectation(**SYNAPSES[label][1]) if label == "quantal"
+                        else _tm_expectation(**SYNAPSES[label][1]))
+            _within(b, expected, np.sqrt(scale * q * (1 - q)), theirs.shape[1])
+    n = SYNAPSES["quantal"][1]["n"]
+    counts = [np.bincount(np.round(x[0] * n).astype(int), minlength=n + 1)
+              for x in (ann["first"]["quantal"], nrn["quantal"])]
+    assert stats.chi2_contingency(np.array(counts)).pvalue > 1e-4
