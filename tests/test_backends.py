@@ -37,9 +37,16 @@ NETWORK = textwrap.dedent("""
     sim.Projection(hh, cells, connect(0.3), sim.StaticSynapse(weight=0.005, delay=2.0),
                    receptor_type="inhibitory")
     sim.Projection(array, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.02))
+    for synapse in (sim.SimpleStochasticSynapse(weight=0.004, delay=1.0, p=0.4),
+                    sim.StochasticTsodyksMarkramSynapse(weight=0.004, delay=1.5, U=0.3,
+                                                        tau_facil=50.0),
+                    sim.MultiQuantalSynapse(weight=0.004, delay=0.7, n=4, U=0.4,
+                                            tau_rec=50.0, tau_facil=20.0)):
+        sim.Projection(poisson, cells, connect(0.3), synapse, receptor_type="inhibitory")
     sim.DCSource(amplitude=0.3, start=20.0, stop=80.0).inject_into(cells[:4])
     for p in (hh, cells, eif):
         p.record(["spikes", "v"])
+    cells.record("gsyn_inh")
     sim.run(60.0)
     sim.run(60.0)
     out = {"backend": keras.backend.backend(),
@@ -49,6 +56,8 @@ NETWORK = textwrap.dedent("""
         seg = p.get_data().segments[0]
         out[name + "_v"] = np.asarray(seg.filter(name="v")[0]).tolist()
         out[name + "_spikes"] = [np.asarray(s).tolist() for s in seg.spiketrains]
+    out["if_gsyn_inh"] = np.asarray(
+        cells.get_data().segments[0].filter(name="gsyn_inh")[0]).tolist()
     json.dump(out, open(sys.argv[1], "w"))
 """)
 
@@ -99,3 +108,11 @@ def test_same_plastic_weights_on_both_backends(results):
     w_tf, w_jax = np.array(tf_run["weights"]), np.array(jax_run["weights"])
     assert np.abs(w_tf - 0.01).max() > 1e-4  # STDP did change the weights
     np.testing.assert_allclose(w_tf, w_jax, atol=1e-6)
+
+
+def test_same_stochastic_synapses_on_both_backends(results):
+    """The stochastic synapses' counter-based random numbers are the same on both."""
+    tf_run, jax_run = results
+    g_tf, g_jax = (np.array(r["if_gsyn_inh"]) for r in (tf_run, jax_run))
+    assert g_tf.max() > 0.01
+    np.testing.assert_allclose(g_tf, g_jax, atol=1e-6)

@@ -51,9 +51,12 @@ into ``run()`` calls. Streams: 0 (simple; Tsodyks-Markram
 recovery), 1 (Tsodyks-Markram release), 2 j (quantal: recovery of site j),
 2 j + 1 (quantal: release at site j).
 
-Every function takes ``ops``, a tensor namespace: exp, where, to_float, sum (over an
-axis), uint32 (cast, modulo 2^32), bitwise_xor and right_shift (``NUMPY_OPS`` here;
-the loop passes TensorFlow's).
+The hash is that of ``counter_rng`` (same mixing function) with one more input word,
+the draw, which may be an array (one per release site), and is written against
+``ops``. Every function takes ``ops``, a tensor namespace: exp, where, to_float, sum
+(over an axis), uint32 (cast, modulo 2^32), bitwise_xor and right_shift
+(``NUMPY_OPS`` here; the loop passes its ``keras.ops`` namespace, so the numbers are
+the same with NumPy, TensorFlow and JAX).
 """
 
 from types import SimpleNamespace
