@@ -7,6 +7,7 @@ C. Wellons) chained over the three keys; written with ``keras.ops`` on uint32 te
 whose multiplications wrap around on every backend.
 """
 
+import numpy as np
 from keras import ops
 
 _M1, _M2 = 0x7FEB352D, 0x846CA68B
@@ -14,6 +15,8 @@ _GOLDEN = 0x9E3779B9
 
 
 def _u32(x):
+    if isinstance(x, int):  # a typed constant: JAX has no 64-bit integers by default
+        return np.uint32(x & 0xFFFFFFFF)
     return ops.cast(x, "uint32")
 
 
