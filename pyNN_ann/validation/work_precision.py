@@ -338,6 +338,12 @@ def reference_chunk(label, n, workers=2, chunk=10):
     return max(1, math.ceil(n / max(1, workers)))
 
 
+def default_cache():
+    """Where reference runs are cached unless ``--cache`` says otherwise."""
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(root, "pyNN_ann", "work_precision")
+
+
 def cached_reference(protocol, label, cache_dir, chunk=10, workers=2, log=print):
     """The spikes of ``label`` on ``protocol`` (untimed, :func:`run_chunked` with
     :func:`reference_chunk` cells per process), from ``cache_dir`` if computed before."""
@@ -458,7 +464,7 @@ def markdown(results, summary):
     for r in results:
         if r.get("error"):
             rows.append([r["label"], "failed: " + r["error"].replace("|", "/")[:100]]
-                        + [""] * 8)
+                        + [""] * 10)
             continue
         times = r.get("run_s_all") or [r["run_s"]]
         rows.append([r["label"], _f(r["gamma"], "{:.3f}"), _f(r["gamma_mean"], "{:.3f}"),
@@ -466,12 +472,13 @@ def markdown(results, summary):
                      _f(r["rate_error_pct"], "{:+.1f}"),
                      _f(r["run_s"], "{:.2f}"),
                      " / ".join(f"{t:.2f}" for t in times),
+                     _f(r.get("run_cpu_s"), "{:.2f}"), _f(r.get("best_load"), "{:.1f}"),
                      _f(r.get("compile_s"), "{:.1f}"),
                      _f(r["run_s"] / summary["ann_run_s"] if summary.get("ann_run_s") else None,
                         "{:.2f}")])
     out = markdown_table(["configuration", "Γ (2 ms)", "mean Γ", "precision", "recall",
                           "rate error (%)", "run time (s)", "all rounds (s)",
-                          "compile (s)", "run time / ann"], rows)
+                          "run CPU (s)", "load", "compile (s)", "run time / ann"], rows)
     if summary.get("matched"):
         mrows = []
         for fam, m in summary["matched"].items():
@@ -581,7 +588,9 @@ def _parser(prog):
     p.add_argument("--timeout", type=float, default=1800.0, help="s per timed run")
     p.add_argument("--output", default="work_precision", help="output folder")
     p.add_argument("--cache", default=None,
-                   help="folder caching reference runs (default OUTPUT/cache)")
+                   help="folder caching reference runs (default "
+                        "$XDG_CACHE_HOME/pyNN_ann/work_precision or "
+                        "~/.cache/pyNN_ann/work_precision)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--child-protocol", help=argparse.SUPPRESS)
     p.add_argument("--child-out", help=argparse.SUPPRESS)
@@ -613,7 +622,7 @@ def main(argv=None, prog=None):
     command = " ".join([p.prog] + (sys.argv[1:] if argv is None else list(argv)))
     drive = parse_drive(a.drive)
     protocol = make_protocol(a.inputs, a.celltype, a.cells, a.duration, a.seed, drive)
-    cache = a.cache or os.path.join(a.output, "cache")
+    cache = a.cache or default_cache()
     started, load0 = time.perf_counter(), os.getloadavg()
     print(f"[work-precision] {a.cells} {a.celltype} cells, inputs {a.inputs}, "
           f"{a.duration:g} ms, protocol {protocol_key(protocol)}; load {load0[0]:.2f}",
@@ -671,7 +680,8 @@ def main(argv=None, prog=None):
                if "warm_run_s" in best else None,
                "deterministic": all(r.get("same_spikes_as_round_1", True) for r in ok)
                and all(r.get("warm_identical", True) for r in ok),
-               "load_avg_1min": [r["load_avg_1min"] for r in ok]}
+               "load_avg_1min": [r["load_avg_1min"] for r in ok],
+               "best_load": best["load_avg_1min"][0]}
         res.update(accuracy(ref, spikes_of[c], a.duration))
         results.append(res)
 
@@ -721,8 +731,10 @@ def main(argv=None, prog=None):
               "after `reset()` (no XLA compilation; compile = first run − second run). "
               "`neuron-lcvode<tol>`: CVODE with NEURON's local time step "
               "(`h.CVode().use_local_dt(1)`), rtol = atol = tol. "
-              f"{os.cpu_count()} CPU cores; 1-min load average {load0[0]:.2f} at the start, "
-              f"{load1[0]:.2f} at the end (per run in the JSON).", "",
+              "run CPU: process CPU time during that run (all threads); load: 1-min load "
+              "average when that run started (other users' jobs included). "
+              f"{os.cpu_count()} CPU cores; load {load0[0]:.2f} at the start, "
+              f"{load1[0]:.2f} at the end (every run's in the JSON).", "",
               table, "", "![work-precision](work_precision.png)", ""]
     with open(os.path.join(a.output, "work_precision.md"), "w") as f:
         f.write("\n".join(lines))
