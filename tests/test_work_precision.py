@@ -201,3 +201,32 @@ def test_end_to_end_tiny(tmp_path):
     assert out["convergence_check"][0]["label"] == "neuron-cvode1e-06"
     for name in ("work_precision.md", "work_precision.json", "work_precision.png"):
         assert (tmp_path / name).exists()
+
+
+def test_write_report_from_saved_results(tmp_path):
+    results = _fake_results()
+    for r in results:
+        if "gamma" in r:
+            r.update(rate_ref_hz=30.0, gamma_excluded_cells=12)
+    saved = {"settings": {"command": "benchmarks/work_precision.py -n 3", "celltype":
+                          "HH_cond_exp", "inputs": "poisson", "cells": 3, "duration_ms": 100.0,
+                          "repeats": 2, "reference": wp.REFERENCE, "cpu_count": 2,
+                          "load_avg_start": [1.5, 1, 1], "load_avg_end": [2.5, 1, 1],
+                          "mean_input_rates_hz": {"exc": 1450.2, "inh": 823.9},
+                          "drive": wp.POISSON_DRIVE["HH_cond_exp"]},
+             "convergence_check": [{"label": "neuron-lcvode1e-08", "cells": 2, "gamma": 1.0,
+                                    "precision": 1.0, "recall": 1.0, "rate_error_pct": 0.0}],
+             "results": results, "summary": wp.summarise(results)}
+    saved = json.loads(json.dumps(saved))  # as read back from the JSON file
+    wp.write_report(str(tmp_path), saved)
+    md = (tmp_path / "work_precision.md").read_text()
+    assert "    benchmarks/work_precision.py -n 3" in md
+    assert "mean 1450 / 824 Hz per cell; rates log-uniform per cell, excitatory 500–4000 Hz " \
+           "× 0.5 nS, inhibitory 250–2000 Hz × 1 nS" in md
+    assert "(mean rate 30.00 Hz; 12 cells silent in both runs carry no weight in Γ)" in md
+    assert "`neuron-lcvode1e-08` against `neuron-lcvode1e-06` on the first 2 cells: " \
+           "Γ = 1.0000" in md
+    assert "minimum over 2 rounds in alternating order" in md  # every config has 2 rounds
+    assert "load 1.50 at the start, 2.50 at the end" in md
+    assert "| ann-dt0.1 | 0.500 |" in md and "![work-precision](work_precision.png)" in md
+    assert (tmp_path / "work_precision.png").stat().st_size > 10000

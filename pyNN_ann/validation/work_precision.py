@@ -538,6 +538,13 @@ def plot(results, summary, path, title=None):
                         label=f"{fam} at pyNN.ann's Γ (interpolated)")
     ax.set_xscale("log")
     ax.set_yscale("log")
+    from matplotlib.ticker import FixedLocator, NullFormatter, StrMethodFormatter
+    lo, hi = ax.get_xlim()
+    ticks = [t for t in (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+             if min(lo, hi) <= t <= max(lo, hi)]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.invert_xaxis()  # more accurate to the right
     ax.set_xlabel("1 − Γ (Δ = 2 ms) against the converged run  (→ more accurate)")
     ax.set_ylabel("run time (s)")
@@ -591,11 +598,71 @@ def _parser(prog):
                    help="folder caching reference runs (default "
                         "$XDG_CACHE_HOME/pyNN_ann/work_precision or "
                         "~/.cache/pyNN_ann/work_precision)")
+    p.add_argument("--replot", action="store_true",
+                   help="only rewrite OUTPUT/work_precision.md and .png from "
+                        "OUTPUT/work_precision.json")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--child-protocol", help=argparse.SUPPRESS)
     p.add_argument("--child-out", help=argparse.SUPPRESS)
     p.add_argument("--child-warm", type=int, default=None, help=argparse.SUPPRESS)
     return p
+
+
+def _drive_text(drive):
+    def rng(r):
+        return f"{r[0]:g}–{r[1]:g} Hz" if r[0] != r[1] else f"{r[0]:g} Hz"
+    return (f"rates log-uniform per cell, excitatory {rng(drive['exc_rate'])} × "
+            f"{drive['exc_weight'] * 1000:g} nS, inhibitory {rng(drive['inh_rate'])} × "
+            f"{drive['inh_weight'] * 1000:g} nS")
+
+
+def write_report(output, saved):
+    """work_precision.md and .png in ``output`` from the saved results (the JSON's
+    content: settings, convergence_check, results, summary)."""
+    st, results, summary = saved["settings"], saved["results"], saved["summary"]
+    plot(results, summary, os.path.join(output, "work_precision.png"),
+         title=_title(st["cells"], st["celltype"], st["inputs"], st["duration_ms"],
+                      st["cpu_count"]))
+    rates = st["mean_input_rates_hz"]
+    drive = f"; {_drive_text(st['drive'])}" if st.get("drive") else ""
+    ref_rate = next((r["rate_ref_hz"] for r in results if "rate_ref_hz" in r), float("nan"))
+    excluded = next((r["gamma_excluded_cells"] for r in results
+                     if "gamma_excluded_cells" in r), None)
+    lines = [f"# Work–precision: {st['celltype']}, {st['inputs']} inputs", "",
+             f"    {st['command']}", "",
+             f"{st['cells']} unconnected {st['celltype']} cells, {st['duration_ms']:g} ms, each "
+             "driven by its own excitatory and inhibitory SpikeSourceArray (the same trains on "
+             f"every simulator; mean {rates['exc']:.0f} / {rates['inh']:.0f} Hz per cell"
+             f"{drive}), spikes recorded. Γ: coincidence factor (Δ = 2 ms, pooled over cells; "
+             "'mean Γ': mean over cells) against the converged run "
+             f"`{st['reference']}` (mean rate {ref_rate:.2f} Hz"
+             + (f"; {excluded} cells silent in both runs carry no weight in Γ"
+                if excluded else "") + ")."]
+    for chk in saved.get("convergence_check") or []:
+        lines += ["", f"Convergence of the reference: `{chk['label']}` against "
+                  f"`{st['reference']}` on the first {chk['cells']} cells: Γ = "
+                  f"{chk['gamma']:.4f}, precision {chk['precision']:.4f}, recall "
+                  f"{chk['recall']:.4f}, rate error {chk['rate_error_pct']:+.2f} %."]
+    once = [r["label"] for r in results
+            if not r.get("error") and len(r.get("run_s_all", [])) < st["repeats"]]
+    note = f" ({', '.join(once)}: fewer rounds, too slow to repeat)" if once else ""
+    load0, load1 = st["load_avg_start"][0], st["load_avg_end"][0]
+    lines += ["", f"Run time: `run()` only, minimum over {st['repeats']} rounds{note} in "
+              "alternating order, each configuration in a fresh process; pyNN.ann: a second "
+              "`run()` after `reset()` (no XLA compilation; compile = first run − second "
+              "run). `neuron-lcvode<tol>`: CVODE with NEURON's local time step "
+              "(`h.CVode().use_local_dt(1)`), rtol = atol = tol. "
+              "run CPU: process CPU time during that run (all threads); load: 1-min load "
+              "average when that run started (other users' jobs included). "
+              f"{st['cpu_count']} CPU cores; load {load0:.2f} at the start, {load1:.2f} at "
+              "the end (every run's in the JSON).", "",
+              markdown(results, summary), "", "![work-precision](work_precision.png)", ""]
+    with open(os.path.join(output, "work_precision.md"), "w") as f:
+        f.write("\n".join(lines))
+
+
+def _title(cells, celltype, inputs, duration, cpus):
+    return f"{cells} {celltype}, {inputs} inputs, {duration:g} ms; {cpus} CPU cores"
 
 
 def _child_main(a):
@@ -612,6 +679,11 @@ def main(argv=None, prog=None):
     a = p.parse_args(argv)
     if a.child:
         return _child_main(a)
+    if a.replot:
+        with open(os.path.join(a.output, "work_precision.json")) as f:
+            saved = json.load(f)
+        write_report(a.output, saved)
+        return saved
     configs = [c for c in a.configs.split(",") if c]
     checks = [c for c in a.check.split(",") if c]
     for c in configs + [a.reference] + checks:
@@ -707,37 +779,8 @@ def main(argv=None, prog=None):
     with open(os.path.join(a.output, "work_precision.json"), "w") as f:
         json.dump({"settings": settings, "convergence_check": check, "results": results,
                    "rounds": rounds, "summary": summary}, f, indent=1, default=float)
-    title = (f"{a.cells} {a.celltype}, {a.inputs} inputs, {a.duration:g} ms; "
-             f"{os.cpu_count()} CPU cores")
-    plot(results, summary, os.path.join(a.output, "work_precision.png"), title=title)
-    lines = [f"# Work–precision: {a.celltype}, {a.inputs} inputs", "", f"    {command}", "",
-             f"{a.cells} unconnected {a.celltype} cells, {a.duration:g} ms, each driven by "
-             f"its own excitatory and inhibitory SpikeSourceArray (the same trains on every "
-             f"simulator; mean {settings['mean_input_rates_hz']['exc']:.0f} / "
-             f"{settings['mean_input_rates_hz']['inh']:.0f} Hz per cell), spikes recorded. "
-             f"Γ: coincidence factor (Δ = 2 ms, pooled over cells; 'mean Γ': mean over "
-             f"cells) against the converged run `{a.reference}` (rate "
-             f"{results[0].get('rate_ref_hz', float('nan')):.2f} Hz)."]
-    for chk in check:
-        lines += ["", f"Convergence of the reference: `{chk['label']}` against "
-                  f"`{a.reference}` on the first {chk['cells']} cells: Γ = {chk['gamma']:.4f}, "
-                  f"precision {chk['precision']:.4f}, recall {chk['recall']:.4f}, rate "
-                  f"error {chk['rate_error_pct']:+.2f} %."]
-    repeat_note = (f" (configurations whose first run took over {a.repeat_max_s:g} s: "
-                   "one round)" if a.repeats > 1 and a.repeat_max_s else "")
-    lines += ["", f"Run time: `run()` only, minimum over {a.repeats} rounds{repeat_note} in "
-              "alternating order, each configuration in a fresh process; pyNN.ann: a second "
-              "`run()` "
-              "after `reset()` (no XLA compilation; compile = first run − second run). "
-              "`neuron-lcvode<tol>`: CVODE with NEURON's local time step "
-              "(`h.CVode().use_local_dt(1)`), rtol = atol = tol. "
-              "run CPU: process CPU time during that run (all threads); load: 1-min load "
-              "average when that run started (other users' jobs included). "
-              f"{os.cpu_count()} CPU cores; load {load0[0]:.2f} at the start, "
-              f"{load1[0]:.2f} at the end (every run's in the JSON).", "",
-              table, "", "![work-precision](work_precision.png)", ""]
-    with open(os.path.join(a.output, "work_precision.md"), "w") as f:
-        f.write("\n".join(lines))
+    write_report(a.output, {"settings": settings, "convergence_check": check,
+                            "results": results, "summary": summary})
     print(f"\nwritten: {a.output}/work_precision.md, .json, .png")
     return {"results": results, "summary": summary, "convergence_check": check}
 
