@@ -570,8 +570,8 @@ def _parser(prog):
                    help="poisson inputs: override exc_rate=LO:HI, inh_rate=LO:HI (Hz), "
                         "exc_weight, inh_weight (uS); defaults per cell type: "
                         + "; ".join(f"{ct}: " + ", ".join(
-                            f"{k}={':'.join(f'{x:g}' for x in v) if isinstance(v, tuple) else f'{v:g}'}"
-                            for k, v in d.items()) for ct, d in POISSON_DRIVE.items()))
+                            f"{k}={_drive_value(v)}" for k, v in d.items())
+                            for ct, d in POISSON_DRIVE.items()))
     p.add_argument("-n", "--cells", type=int, default=1000, help="N cells (default 1000)")
     p.add_argument("--duration", type=float, default=1000.0, help="ms (default 1000)")
     p.add_argument("--seed", type=int, default=HELD_OUT_SEED, help="input seed")
@@ -659,6 +659,10 @@ def write_report(output, saved):
               markdown(results, summary), "", "![work-precision](work_precision.png)", ""]
     with open(os.path.join(output, "work_precision.md"), "w") as f:
         f.write("\n".join(lines))
+
+
+def _drive_value(v):
+    return ":".join(f"{x:g}" for x in v) if isinstance(v, tuple) else f"{v:g}"
 
 
 def _title(cells, celltype, inputs, duration, cpus):
