@@ -3,6 +3,7 @@
     pynn-ann train CELLTYPE [...]      train a surrogate for a cell type
     pynn-ann validate [CELLTYPE ...]   single-cell accuracy against the converged reference
     pynn-ann benchmark [...]           network speed/accuracy benchmark (pyNN.ann vs others)
+    pynn-ann work-precision [...]      run time vs accuracy against the converged run
     pynn-ann models                    list the surrogates shipped with this installation
     pynn-ann setup-reference           compile pyNN.neuron's NMODL mechanisms (once)
 
@@ -23,6 +24,9 @@ _DELEGATED = {
                  "single-cell accuracy of shipped surrogates against the converged reference"),
     "benchmark": ("pyNN_ann.validation.benchmark",
                   "network benchmark: run time and statistics, pyNN.ann vs other backends"),
+    "work-precision": ("pyNN_ann.validation.work_precision",
+                       "run time vs accuracy (Γ against the converged run), pyNN.ann vs "
+                       "pyNN.neuron at several dt / CVODE tolerances"),
     "compare": ("pyNN_ann.validation.compare",
                 "run one PyNN script on pyNN.ann and a reference backend; compare activity"),
 }

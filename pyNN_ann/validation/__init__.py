@@ -7,6 +7,9 @@
 * :mod:`.report` -- markdown tables and figures.
 * :mod:`.benchmark` -- network timing on several backends (``benchmarks/hh_network.py``,
   ``benchmarks/coba_network.py``); the networks are in :mod:`.benchmark_networks`.
+* :mod:`.work_precision` -- ``pynn-ann work-precision`` (``benchmarks/work_precision.py``):
+  run time against Γ versus the converged run, pyNN.ann vs pyNN.neuron at several dt
+  and CVODE tolerances; the NEURON run time at pyNN.ann's accuracy.
 """
 
 from .metrics import coincidence_factor, compare, precision_recall  # noqa: F401
