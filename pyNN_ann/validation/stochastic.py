@@ -164,8 +164,8 @@ def compare(ref, test, trials, duration, dt):
         "ks_pooled": float(ks_2samp(isi_ref_all, isi_test_all).statistic)
         if len(isi_ref_all) and len(isi_test_all) else np.nan,
         "psth_corr_mean": float(np.nanmean(rows["psth_corr"])),
-        "kl_rate": metrics.kl_divergence(rows["rate_test"], rows["rate_ref"], bins=20),
-        "kl_cv": metrics.kl_divergence(rows["cv_test"], rows["cv_ref"], bins=20),
+        "kl_rate": metrics.kl_divergence(rows["rate_test"], rows["rate_ref"], bins=10),
+        "kl_cv": metrics.kl_divergence(rows["cv_test"], rows["cv_ref"], bins=10),
         "vm_rmse_before_first_spike_mv": float(np.sqrt(ss / count)) if count else np.nan,
         "vm_samples_before_first_spike": int(count),
         "vm_mean_abs_diff_mv": float(np.nanmean(np.abs(rows["vm_mean_test"]
