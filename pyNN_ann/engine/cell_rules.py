@@ -23,6 +23,10 @@ to the whole cell vector at once (unused rules have neutral constants):
 * the adaptation current w (nA) of the EIF types: tau_w dw/dt = a (v - v_rest) - w
   over each step (v at the step's midpoint), w += b at each spike. For the
   exponential types a spike is v >= v_spike (v_thresh when delta_T is 0).
+* escape noise (GIF types): ``lambda0`` (1/ms; 0 for all other cells), ``delta_v``,
+  ``v_t_star``, and the (cells x K) :data:`COMPONENT_COLUMNS` of the spike-triggered
+  current eta_j and threshold gamma_j: per step x <- x * decay, x += q at a spike
+  (neutral 1, 0 where a cell has fewer than K components). See ``escape_noise``.
 """
 
 import numpy as np
@@ -35,10 +39,12 @@ COLUMNS = ("threshold", "v_reset", "tau_refrac", "reset", "delta", "conductance"
            "e_rev_E", "e_rev_I", "i_ext",
            "cm", "tau_m", "v_rest", "e_rev_sfa", "e_rev_rr", "q_sfa", "q_rr",
            "decay_s", "decay_r", "mean_s", "mean_r",
-           "delta_T", "v_thresh", "a", "b", "decay_w")
+           "delta_T", "v_thresh", "a", "b", "decay_w",
+           "lambda0", "delta_v", "v_t_star")
 NEUTRAL = {"cm": 1.0, "tau_m": 1.0, "decay_E": 1.0, "decay_I": 1.0, "decay_s": 1.0,
            "decay_r": 1.0, "kick_g_E": 1.0, "kick_g_I": 1.0, "mean_g_E": 1.0,
-           "mean_g_I": 1.0, "mean_s": 1.0, "mean_r": 1.0, "decay_w": 1.0}
+           "mean_g_I": 1.0, "mean_s": 1.0, "mean_r": 1.0, "decay_w": 1.0, "delta_v": 1.0}
+COMPONENT_COLUMNS = ("decay_eta", "q_eta", "decay_gamma", "q_gamma")
 
 
 def step_mean(tau, dt):
@@ -98,8 +104,35 @@ def if_columns(parameters, synapses, dt):
                 e_rev_sfa=p["e_rev_sfa"], e_rev_rr=p["e_rev_rr"],
                 q_sfa=p["q_sfa"], q_rr=p["q_rr"],
                 decay_s=np.exp(-dt / p["tau_sfa"]), decay_r=np.exp(-dt / p["tau_rr"]),
-                mean_s=step_mean(p["tau_sfa"], dt), mean_r=step_mean(p["tau_rr"], dt))
+                mean_s=step_mean(p["tau_sfa"], dt), mean_r=step_mean(p["tau_rr"], dt),
+                lambda0=1e-3 * p.get("lambda0", 0.0), delta_v=p.get("delta_v", 1.0),
+                v_t_star=p.get("v_t_star", 0.0))
     return {k: np.broadcast_to(np.asarray(v, dtype=float), (size,)) for k, v in cols.items()}
+
+
+def components(parameters):
+    """Number of spike-triggered components (eta_j, gamma_j) of a group's cells: the
+    longer of its two sequences; 0 for cells without escape noise."""
+    return max((np.atleast_2d(parameters[k]).shape[1] for k in if_family.GIF_COMPONENTS
+                if k in parameters), default=0)
+
+
+def component_columns(parameters, size, k, dt):
+    """The (size x k) :data:`COMPONENT_COLUMNS` of a group: eta_j and gamma_j decay by
+    exp(-dt / tau) per step and jump by a_eta_j (nA), a_gamma_j (mV) at each spike."""
+    out = {}
+    for name in ("eta", "gamma"):
+        decay, jump = np.ones((size, k)), np.zeros((size, k))
+        if f"tau_{name}" in parameters:
+            tau = np.atleast_2d(parameters[f"tau_{name}"])[:, :k]
+            amp = np.atleast_2d(parameters[f"a_{name}"])[:, :k]
+            j = min(tau.shape[1], amp.shape[1])
+            tau, amp = tau[:, :j], amp[:, :j]
+            on = np.isfinite(tau) & np.isfinite(amp)
+            decay[:, :j] = np.where(on, np.exp(-dt / np.where(on, tau, 1.0)), 1.0)
+            jump[:, :j] = np.where(on, amp, 0.0)
+        out["decay_" + name], out["q_" + name] = decay, jump
+    return out
 
 
 def if_rest_inputs(parameters, synapses, v=None, w=0.0, exponential=False):

@@ -29,6 +29,7 @@ from keras import ops
 from ..surrogates import if_family
 from . import backend as B
 from . import counter_rng
+from . import escape_noise
 from . import short_term_plasticity as stp
 from . import stdp as stdp_rule
 from . import stochastic_synapses as sto
@@ -58,15 +59,18 @@ class ChunkRunner:
     "passes": {name: (rows' neurons, lags, fan)}} (see ``stdp_tables``); the STDP
     state arrays have one padding entry after the n synapses. ``stochastic`` None or
     {"kinds": the stochastic synapse kinds present, "n_max": most release sites}.
+    ``escape`` is None or the number K of spike-triggered components of the GIF cells
+    (``escape_noise``; state "eta", "gamma" and their columns are cells x K).
     """
 
     def __init__(self, models, n_cells, n_poisson, n_array, ring_slots, signals,
                  spike_index, seed, senders, injected=(), dt=0.1, plastic=False, stdp=None,
-                 stochastic=None):
+                 stochastic=None, escape=None):
         self.models = models
         self.stochastic = stochastic
         self.plastic = plastic  # synapses with Tsodyks-Markram dynamics
         self.stdp = stdp
+        self.escape = escape  # GIF cells: escape noise, eta_j and gamma_j (K or None)
         self.dt = float(dt)
         self.n_cells, self.n_poisson, self.n_array = n_cells, n_poisson, n_array
         self.n_total = n_cells + n_poisson + n_array
@@ -134,6 +138,10 @@ class ChunkRunner:
         refrac = state["refrac"]  # ms of clamp left, from t_k
         refractory = refrac > 0
         v = state["v"] + ops.where(refractory, 0.0, c["delta"] * (arr_e + arr_i))
+        i_adapt = state["w"]  # adaptation currents, subtracted from i_offset
+        if self.escape:  # GIF: eta and the threshold v_t at t_k, held over the step
+            eta, v_t = escape_noise.at_step_start(state, c)
+            i_adapt = i_adapt + eta
         new_v, new_models, monitor_a, monitor_b = [], [], [], []
         for (cell, start, stop, kind), ms in zip(self.models, state["models"]):
             sl = slice(start, stop)
@@ -142,7 +150,7 @@ class ChunkRunner:
                 params = {key: c[key][sl] for key in (
                     "cm", "tau_m", "v_rest", "e_rev_E", "e_rev_I", "e_rev_sfa", "e_rev_rr",
                     "delta_T", "v_thresh")}
-                params["i_offset"] = i_ext[sl] - state["w"][sl]
+                params["i_offset"] = i_ext[sl] - i_adapt[sl]
                 mean = lambda g, x, key: (c["mean_g_" + key][sl] * g[sl]  # noqa: E731
                                           + c["mean_x_" + key][sl] * x[sl])
                 v_inf, rate = if_family.membrane_inputs(
@@ -175,6 +183,10 @@ class ChunkRunner:
         # crossing time within the free part of the step, by linear interpolation
         crossing = ops.clip(ops.divide_no_nan(threshold - v, v_pred - v), 0.0, 1.0)
         clamp_left = c["tau_refrac"] - (1.0 - crossing) * (dt - free_from)
+        if self.escape:  # GIF: spikes by escape noise at t_{k+1}, clamp from there
+            escaped = escape_noise.fire(self.seed, k + 1, v_pred, v_t, c, dt - free_from)
+            spikes = spikes | escaped
+            clamp_left = ops.where(escaped, c["tau_refrac"], clamp_left)
         v_new = ops.where(resets & (spikes | clamped), c["v_reset"], v_pred)
         refrac = ops.where(spikes & resets, ops.maximum(clamp_left, 0.0),
                            ops.maximum(refrac - dt, 0.0))
@@ -183,6 +195,8 @@ class ChunkRunner:
             ops.maximum(old, ops.concatenate(parts, 0)) if parts else old)
         # decay to t_{k+1}; arrivals due at k+1 are added at the next step
         carried = {key: state[key] for key in ("stp", "stdp") if key in state}
+        if self.escape:
+            carried.update(escape_noise.advance(state, c, spikes))
         state = {"v": v_new, "refrac": refrac, "models": new_models, **carried,
                  "g_exc": (g_exc + c["alpha_dt_E"] * x_exc) * c["decay_E"],
                  "g_inh": (g_inh + c["alpha_dt_I"] * x_inh) * c["decay_I"],
@@ -355,6 +369,8 @@ class ChunkRunner:
             values = {"v": state["v"], "gsyn_exc": state["g_exc"],
                       "gsyn_inh": state["g_inh"], "g_s": state["g_s"], "g_r": state["g_r"],
                       "w": state["w"]}
+            if self.escape:
+                values.update(escape_noise.recorded(state, const))
             new_buffers = []
             for buf, (var, _, every), idx, first in zip(buffers, self.signals,
                                                          self._signal_index, first_sample):

@@ -12,7 +12,7 @@ import numpy as np
 from keras import ops
 from tqdm.auto import tqdm
 
-from ..surrogates import registry
+from ..surrogates import if_family, registry
 from . import backend as B
 from . import cell_rules, currents, renewal, stdp, stdp_tables
 from . import short_term_plasticity as stp
@@ -22,11 +22,12 @@ from .loop import ChunkRunner
 from .recording import SignalBuffer, SpikeBuffer
 
 RECEPTORS = ("excitatory", "inhibitory")
-SIGNALS = ("v", "gsyn_exc", "gsyn_inh", "g_s", "g_r", "w")
+SIGNALS = ("v", "gsyn_exc", "gsyn_inh", "g_s", "g_r", "w", "i_eta", "v_t")
 STATE_OF_SIGNAL = {"v": "v", "gsyn_exc": "g_exc", "gsyn_inh": "g_inh", "g_s": "g_s",
-                   "g_r": "g_r", "w": "w"}
+                   "g_r": "g_r", "w": "w"}  # i_eta, v_t: sums over eta, gamma
 TIMED_PARTS = ("prepare", "compile", "loop", "host")
 CELL_STATE = ("v", "g_exc", "g_inh", "x_exc", "x_inh", "g_s", "g_r", "w", "refrac")
+COMPONENT_STATE = ("eta", "gamma")  # GIF cells: (cells x K), K per group
 DEFAULT_SEED = 12345  # as in NEST, runs are reproducible unless a seed is chosen
 MAX_CHUNK_STEPS = 5000
 MAX_CHUNK_VALUES = 20_000_000  # recorded values per chunk before handing to the host
@@ -41,14 +42,25 @@ def _chunk_size(largest, remaining):
     return max(1, size)
 
 
+def _per_cell(values, size):
+    """Parameter values -> float array (size,), or (size, K) for per-cell sequences."""
+    values = np.asarray(values, dtype=float)
+    return np.array(np.broadcast_to(values, (size,) + values.shape[1:] * (values.ndim == 2)))
+
+
+def _fit(array, k, fill=0.0):
+    """``array`` (n x K') with exactly k columns: cut or padded with ``fill``."""
+    array = np.atleast_2d(array)[:, :k]
+    return np.pad(array, ((0, 0), (0, k - array.shape[1])), constant_values=fill)
+
+
 class _Group:
     def __init__(self, kind, size, parameters, initial=None, celltype=None, synapses=None):
         self.kind = kind  # "cells" | "poisson" | "array"
         self.size = size
         self.celltype = celltype  # the surrogate model that runs the cells
         self.synapses = synapses  # (type, shape) of integrate-and-fire cells
-        self.parameters = {k: np.array(np.broadcast_to(v, (size,)), dtype=float)
-                           for k, v in parameters.items()}
+        self.parameters = {k: _per_cell(v, size) for k, v in parameters.items()}
         self.initial = {k: np.array(np.broadcast_to(v, (size,)), dtype=float)
                         for k, v in (initial or {}).items()}
         self.state = None  # host copy of the dynamic state between runs
@@ -100,6 +112,7 @@ class Engine:
         if surrogate.is_membrane and synapses is None:
             raise ValueError(f"{celltype}: synapses=(type, shape) is required")
         surrogate.check_parameters(parameters)
+        if_family.check_gif(parameters)
         initial = dict(initial or {})
         for name, values in initial.items():
             surrogate.check_initial(name, values)
@@ -153,13 +166,36 @@ class Engine:
             for i, t in zip(index, values):
                 group.spike_times[i] = np.asarray(t, dtype=float)
             return
+        if group.kind == "cells":
+            return self.set_cell_parameters(gid, {name: values}, index)
         new = group.parameters[name].copy()
         new[slice(None) if index is None else np.asarray(index)] = values
-        if group.kind == "cells":
-            self._surrogate(group.celltype)[0].check_parameters({name: new})
-        elif name == "rate":
+        if name == "rate":
             self._check_rates(new)
         group.parameters[name] = new
+
+    def set_cell_parameters(self, gid, updates, index=None):
+        """Several parameters of a group of cells at once ({name: values}), checked
+        together (the GIF types' sequences tau_eta and a_eta must match in length)."""
+        group = self.groups[gid]
+        sel = slice(None) if index is None else np.asarray(index)
+        new = dict(group.parameters)
+        for name, values in updates.items():
+            old = group.parameters[name]
+            if old.ndim == 2:  # per-cell sequences (GIF components): NaN-padded
+                values = np.atleast_2d(np.asarray(values, dtype=float))
+                k = max(old.shape[1], values.shape[1])
+                new[name], values = _fit(old, k, np.nan), _fit(values, k, np.nan)
+            else:
+                new[name] = old.copy()
+            new[name][sel] = values
+        self._surrogate(group.celltype)[0].check_parameters(
+            {name: new[name] for name in updates})
+        if_family.check_gif(new)
+        k = cell_rules.components(new)
+        for key in COMPONENT_STATE:  # a GIF cell may have gained or lost components
+            group.state[key] = _fit(group.state[key], k)
+        group.parameters = new
 
     def get_parameters(self, gid, name):
         group = self.groups[gid]
@@ -418,6 +454,8 @@ class Engine:
                           ("g_r", "g_r"), ("w", "w")):
             state[key] = group.initial.get(name, zero).astype(np.float32)
         state.update(x_exc=zero.copy(), x_inh=zero.copy(), refrac=zero.copy())
+        k = cell_rules.components(group.parameters)
+        state.update({key: np.zeros((group.size, k), np.float32) for key in COMPONENT_STATE})
         return state
 
     def _reset_group_state(self, group):
@@ -485,7 +523,8 @@ class Engine:
         injected = self._injected_cells()
         key = (tuple(models), n_cells, n_poisson, n_array, slots, tuple(self._senders),
                self._plastic, self._stdp_key, self._sto_key, tuple(injected),
-               tuple((v, tuple(i), e) for v, i, e in signals), tuple(spike_index))
+               tuple((v, tuple(i), e) for v, i, e in signals), tuple(spike_index),
+               self._escape)
         if key != self._layout_key:
             old_ring = old_history = None
             if self._runner is not None and self._layout_key[:5] == key[:5]:
@@ -498,7 +537,7 @@ class Engine:
                                        signals, spike_index, self.seed, self._senders,
                                        injected, self.dt, plastic=self._plastic,
                                        stdp=self._stdp_info,
-                                       stochastic=self._sto_info)
+                                       stochastic=self._sto_info, escape=self._escape)
             dropped = old_ring is None
             history = self._runner.history
             if old_history is not None and history is not None \
@@ -556,12 +595,34 @@ class Engine:
                          for g, grp in enumerate(self.groups)]
         const = dict(cols, p_spike=p_spike, p_start=p_start, p_stop=p_stop,
                      row_ptr=row_ptr, syn_target=target, syn_weight=weight, syn_delay=delay)
+        const.update(self._component_columns(offsets, n_cells))
         const = {k: B.constant(v) for k, v in const.items()}
         if self._plastic:
             const.update(self._stp_columns(cols, n_cells, target))
         const.update(self._sto_columns())
         const.update(self._stdp_constants(offsets, n_cells))
         return const
+
+    @property
+    def _escape(self):
+        """None without GIF cells; else K, the most eta/gamma components of a cell."""
+        ks = [cell_rules.components(g.parameters) for g in self.groups
+              if g.kind == "cells" and "tau_eta" in g.parameters]
+        return max([1] + ks) if ks else None
+
+    def _component_columns(self, offsets, n_cells):
+        """The (cells x K) columns of the GIF components (none without GIF cells)."""
+        k = self._escape
+        if k is None:
+            return {}
+        cols = cell_rules.component_columns({}, n_cells, k, self.dt)
+        for gid, group in enumerate(self.groups):
+            if group.kind == "cells" and "tau_eta" in group.parameters:
+                sl = slice(offsets[gid], offsets[gid] + group.size)
+                mine = cell_rules.component_columns(group.parameters, group.size, k, self.dt)
+                for name, values in mine.items():
+                    cols[name][sl] = values
+        return {name: values.astype(np.float32) for name, values in cols.items()}
 
     @property
     def _plastic(self):
@@ -666,6 +727,11 @@ class Engine:
         cat = lambda key: np.concatenate(  # noqa: E731
             [self.groups[g].state[key] for _, g in order] or [np.zeros(0, np.float32)])
         state = {key: B.to_device(cat(key), "float32") for key in CELL_STATE}
+        if self._escape:  # GIF components, padded to K columns
+            for key in COMPONENT_STATE:
+                state[key] = B.to_device(np.concatenate(
+                    [_fit(self.groups[g].state[key], self._escape) for _, g in order]
+                    or [np.zeros((0, self._escape))]).astype(np.float32), "float32")
         if self._plastic:
             state["stp"] = {k: B.to_device(self._stp_concat(lambda s: s["state"][k], 0.0),
                                            "float32") for k in stp.STATE}
@@ -706,7 +772,8 @@ class Engine:
             stdp_tables.store(self.synapses.projections,
                               {k: B.to_numpy(v)[:-1] for k, v in state["stdp"].items()})
         peaks = (B.to_numpy(state["peak_a"]), B.to_numpy(state["peak_b"]))
-        host = {key: B.to_numpy(state[key]) for key in CELL_STATE}
+        host = {key: B.to_numpy(state[key]) for key in CELL_STATE + COMPONENT_STATE
+                if key in state}
         for g, group in enumerate(self.groups):
             if group.kind != "cells":
                 continue
@@ -717,6 +784,8 @@ class Engine:
                                             (p[sl] for p in peaks))))
             for key in CELL_STATE:
                 group.state[key] = host[key][sl]
+            for key in [k for k in COMPONENT_STATE if k in host]:
+                group.state[key] = host[key][sl, :group.state[key].shape[1]]
             for (ct, a, b), ms in zip(models, state["models"]):
                 if a <= off < b:
                     local = slice(off - a, off - a + group.size)
@@ -726,8 +795,16 @@ class Engine:
     def _record_initial_samples(self):
         for (gid, var), buf in self.signals.items():
             if not buf.chunks and self.step % buf.sampling_steps == 0:
-                key = STATE_OF_SIGNAL[var]
-                buf.append(self.step, self.groups[gid].state[key][buf.index][None, :])
+                buf.append(self.step, self._state_signal(gid, var)[buf.index][None, :])
+
+    def _state_signal(self, gid, var):
+        """The recordable ``var`` of a group's cells from its host state."""
+        group = self.groups[gid]
+        if var == "i_eta":
+            return group.state["eta"].sum(axis=1)
+        if var == "v_t":
+            return group.parameters["v_t_star"] + group.state["gamma"].sum(axis=1)
+        return group.state[STATE_OF_SIGNAL[var]]
 
     def run(self, duration):
         """Advance the network by ``duration`` ms (rounded to whole steps)."""

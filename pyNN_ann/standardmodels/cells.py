@@ -18,11 +18,11 @@ from . import unavailable
 __all__ = [
     "HH_cond_exp", "IF_curr_alpha", "IF_curr_exp", "IF_curr_delta", "IF_cond_alpha",
     "IF_cond_exp", "IF_cond_exp_gsfa_grr", "IF_facets_hardware1", "EIF_cond_exp_isfa_ista",
-    "EIF_cond_alpha_isfa_ista",
+    "EIF_cond_alpha_isfa_ista", "GIF_cond_exp",
     "SpikeSourcePoisson", "SpikeSourceArray", "SpikeSourceGamma",
     "SpikeSourcePoissonRefractory", "SpikeSourceInhGamma",
     # placeholders: constructing them raises NotImplementedError
-    "Izhikevich", "GIF_cond_exp", "PointNeuron",
+    "Izhikevich", "PointNeuron",
 ]
 
 
@@ -141,6 +141,41 @@ class EIF_cond_alpha_isfa_ista(_IntegrateAndFire, cells.EIF_cond_alpha_isfa_ista
     translations = _identity_translations(cells.EIF_cond_alpha_isfa_ista)
 
 
+class GIF_cond_exp(_IntegrateAndFire, cells.GIF_cond_exp):
+    __doc__ = cells.GIF_cond_exp.__doc__ + """
+    pyNN.ann runs the membrane on the shared ``IF_membrane`` surrogate, with the
+    spike-triggered current -sum(eta_j) as an extra current; eta_j, the moving
+    threshold v_t = v_t_star + sum(gamma_j) and the escape-noise spikes (hazard
+    lambda0 exp((v - v_t) / delta_v), a spike with probability 1 - exp(-lambda dt)
+    per step) are exact engine rules, in the order of NEST's gif_cond_exp
+    (``pyNN_ann/engine/escape_noise.py``). The random numbers are a hash of (seed,
+    step, cell): the same seed gives the same spikes on every backend, however the
+    simulation is split into run() calls. Initial values of i_eta and v_t cannot be
+    set (as in NEST): eta_j and gamma_j start at 0.
+    """
+    translations = _identity_translations(cells.GIF_cond_exp)
+    engine_state_variables = ("v", "gsyn_exc", "gsyn_inh")
+    surrogate = if_family.MODEL
+    base_name = "GIF_cond_exp"
+
+    def _create_engine_group(self, engine, size, parameters, initial_values):
+        initial = {key: np.asarray(initial_values[key], dtype=float)
+                   for key in self.engine_state_variables if key in initial_values}
+        params = {name: self._engine_values(name, value) for name, value in parameters.items()}
+        membrane = if_family.membrane_parameters(self.base_name, params)
+        return engine.add_surrogate_group(self.surrogate, size, membrane, initial,
+                                          synapses=if_family.GIF_SYNAPSES[self.base_name])
+
+    def _engine_values(self, name, values):
+        if name in if_family.GIF_COMPONENTS:  # one sequence per cell -> (n, K)
+            return if_family.component_array(values)
+        return np.asarray(values, dtype=float)
+
+    def _push_parameters(self, engine, gid, updates, index):
+        engine.set_cell_parameters(
+            gid, {name: self._engine_values(name, v) for name, v in updates.items()}, index)
+
+
 class SpikeSourcePoisson(cells.SpikeSourcePoisson):
     __doc__ = cells.SpikeSourcePoisson.__doc__
     translations = _identity_translations(cells.SpikeSourcePoisson)
@@ -221,5 +256,4 @@ def _no_surrogate(name):
 
 
 Izhikevich = _no_surrogate("Izhikevich")
-GIF_cond_exp = _no_surrogate("GIF_cond_exp")
 PointNeuron = _no_surrogate("PointNeuron")

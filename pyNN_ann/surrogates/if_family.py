@@ -18,6 +18,13 @@ with G_total = g_L + conductances and I_total = g_L v_rest + currents + g E term
 Cell parameters thus enter as surrogate inputs, so one batch holds cells with any
 mixture of parameters within the trained input range.
 
+GIF_cond_exp (generalized integrate-and-fire with escape noise; Mensi et al. 2012,
+Pozzorini et al. 2015, as NEST's gif_cond_exp) runs on the same membrane: its
+spike-triggered current eta = sum_j eta_j enters as a current -eta, and it has no
+deterministic threshold; the engine computes eta_j, the moving threshold
+v_t = v_t_star + sum_j gamma_j and the escape-noise spikes exactly
+(``engine/escape_noise.py``).
+
 This module maps each cell type's PyNN parameters onto those membrane parameters;
 the adapter and the training pipeline both use it.
 """
@@ -43,6 +50,12 @@ SYNAPSES = {
 MODELS = {name: EIF_MODEL if name.startswith("EIF_") else MODEL for name in SYNAPSES}
 CELLTYPES = tuple(name for name in SYNAPSES if MODELS[name] == MODEL)
 EIF_CELLTYPES = tuple(name for name in SYNAPSES if MODELS[name] == EIF_MODEL)
+#: escape-noise types (run by MODEL, not part of its training data)
+GIF_SYNAPSES = {"GIF_cond_exp": ("conductance", "exp")}
+#: per-cell sequences of the GIF types: (n_cells, K) arrays, NaN where a cell has
+#: fewer than K components
+GIF_COMPONENTS = ("tau_eta", "a_eta", "tau_gamma", "a_gamma")
+NO_THRESHOLD = 1e9  # mV: the threshold of cells that spike by escape noise only
 
 #: parameters of the membrane (engine names), with their meaning and unit
 MEMBRANE_PARAMETERS = {
@@ -56,20 +69,26 @@ MEMBRANE_PARAMETERS = {
     # v_spike, exponential current g_L delta_T exp((v - v_thresh) / delta_T),
     # adaptation current w with tau_w dw/dt = a (v - v_rest) - w, w += b at spikes
     "delta_T": "mV", "v_spike": "mV", "a": "nS", "b": "nA", "tau_w": "ms",
+    # escape noise (GIF types; lambda0 0 for the others): hazard
+    # lambda0 exp((v - v_t) / delta_v), v_t = v_t_star + sum of the gamma_j
+    "lambda0": "Hz", "delta_v": "mV", "v_t_star": "mV",
 }
 _DEFAULTS = {"i_offset": 0.0, "e_rev_E": 0.0, "e_rev_I": -70.0, "tau_syn_E": 5.0,
              "tau_syn_I": 5.0, "q_sfa": 0.0, "tau_sfa": 100.0, "e_rev_sfa": -75.0,
              "q_rr": 0.0, "tau_rr": 2.0, "e_rev_rr": -75.0,
-             "delta_T": 0.0, "a": 0.0, "b": 0.0, "tau_w": 100.0}
+             "delta_T": 0.0, "a": 0.0, "b": 0.0, "tau_w": 100.0,
+             "lambda0": 0.0, "delta_v": 1.0, "v_t_star": 0.0}
 # IF_facets_hardware1's fixed values (PyNN docstring: cm 0.2 nF, tau_refrac 1 ms, e_rev_E 0)
 _FACETS = {"cm": 0.2, "tau_refrac": 1.0, "e_rev_E": 0.0, "i_offset": 0.0}
 
 
 def membrane_parameters(celltype, parameters):
     """PyNN parameters of ``celltype`` (name -> array) -> membrane parameters."""
-    if celltype not in SYNAPSES:
+    if celltype not in SYNAPSES and celltype not in GIF_SYNAPSES:
         raise KeyError(f"{celltype} is not an integrate-and-fire type ({', '.join(CELLTYPES)})")
     p = {k: np.asarray(v, dtype=float) for k, v in parameters.items()}
+    if celltype in GIF_SYNAPSES:  # no deterministic threshold
+        p["v_thresh"] = p["v_spike"] = np.full_like(p["v_rest"], NO_THRESHOLD)
     if celltype == "IF_facets_hardware1":
         p = dict(p, **_FACETS)
         if "g_leak" in p:  # PyNN's name (nS); the adapter stores tau_m natively
@@ -81,7 +100,55 @@ def membrane_parameters(celltype, parameters):
         out[name] = p.get(name, _DEFAULTS.get(name))
         if out[name] is None:
             raise KeyError(f"{celltype}: missing parameter {name}")
+    if celltype in GIF_SYNAPSES:
+        out.update({name: p[name] for name in GIF_COMPONENTS})
+        check_gif(out)
     return out
+
+
+def component_array(values):
+    """Per-cell sequences (PyNN ArrayParameters, lists or arrays) -> (n, K) float array,
+    NaN-padded where a cell has fewer than K entries; a 2-D array passes unchanged."""
+    if isinstance(values, np.ndarray) and values.dtype != object and values.ndim == 2:
+        return values.astype(float)
+    rows = [np.asarray(getattr(x, "value", x), dtype=float).ravel() for x in values]
+    out = np.full((len(rows), max((len(r) for r in rows), default=0)), np.nan)
+    for i, r in enumerate(rows):
+        out[i, :len(r)] = r
+    return out
+
+
+def check_gif(parameters):
+    """Raise ``InvalidParameterValueError`` for GIF parameters that define no model:
+    time constants <= 0, delta_v <= 0, lambda0 < 0, a cell whose tau_eta and a_eta (or
+    tau_gamma and a_gamma) differ in length."""
+    from pyNN.errors import InvalidParameterValueError
+    p = parameters
+    for tau, amp in (("tau_eta", "a_eta"), ("tau_gamma", "a_gamma")):
+        if tau not in p or amp not in p:
+            continue
+        t, a = np.atleast_2d(p[tau]), np.atleast_2d(p[amp])
+        k = max(t.shape[1], a.shape[1])
+        t, a = (np.pad(x, ((0, 0), (0, k - x.shape[1])), constant_values=np.nan)
+                for x in (t, a))
+        if np.any(np.isnan(t) != np.isnan(a)):
+            cell = int(np.argmax(np.any(np.isnan(t) != np.isnan(a), axis=1)))
+            raise InvalidParameterValueError(
+                f"GIF_cond_exp: {tau} and {amp} must have the same length (cell {cell}: "
+                f"{t[cell][~np.isnan(t[cell])].tolist()} and "
+                f"{a[cell][~np.isnan(a[cell])].tolist()})")
+        bad = ~np.isnan(t) & ~(t > 0)
+        if bad.any():
+            raise InvalidParameterValueError(
+                f"GIF_cond_exp: {tau} = {float(t[bad][0])} ms; time constants must be > 0")
+    for name, ok, rule in (("delta_v", lambda x: x > 0, "> 0 mV"),
+                           ("lambda0", lambda x: x >= 0, ">= 0 Hz")):
+        if name in p:
+            x = np.atleast_1d(np.asarray(p[name], dtype=float))
+            if not np.all(ok(x) & np.isfinite(x)):
+                raise InvalidParameterValueError(
+                    f"GIF_cond_exp: {name} = {float(x[~(ok(x) & np.isfinite(x))][0])} "
+                    f"must be {rule}")
 
 
 def membrane_inputs(g_exc, g_inh, g_s, g_r, params, conductance, i_inj=0.0):

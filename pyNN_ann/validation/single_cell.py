@@ -9,6 +9,10 @@ Reference (and anchor) results are cached on disk, keyed by protocol.
 Tested simulators are named ``ann`` (pyNN.ann at ``--dt``) or
 ``<backend>-dt<step>`` (fixed step, e.g. ``neuron-dt0.1``, ``nest-dt0.1``) or
 ``neuron-cvode`` (the reference itself: a sanity check, Γ = 1).
+
+Stochastic types (GIF_cond_exp) are validated statistically, over repeated trials
+against pyNN.nest: ``validation/stochastic.py`` (``pynn-ann validate GIF_cond_exp
+--help``).
 """
 
 import argparse
@@ -172,7 +176,8 @@ def validate(celltypes=None, simulators=("ann",), output=None, command=None,
     ``output`` when given (``merge``: keeping the other cell types already there).
     Returns {celltype: metrics} of the cell types validated now."""
     from . import report
-    celltypes = list(celltypes or SPECS)
+    celltypes = list(celltypes or [ct for ct in SPECS  # stochastic: validation/stochastic.py
+                                   if not getattr(SPECS[ct], "stochastic", False)])
     all_metrics, all_raw = {}, {}
     for ct in celltypes:
         all_metrics[ct], all_raw[ct] = validate_celltype(ct, simulators=simulators, **kw)
@@ -228,6 +233,10 @@ def _option(text):
 
 
 def main(argv=None):
+    from . import stochastic
+    args = sys.argv[1:] if argv is None else list(argv)
+    if any(a in stochastic.CELLTYPES for a in args):  # GIF: statistics over trials
+        return stochastic.main(args)
     p = argparse.ArgumentParser(prog="pynn-ann validate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("celltypes", nargs="*", help=f"cell types (default: all of {sorted(SPECS)})")

@@ -23,7 +23,7 @@ class Protocol:
     celltype: str
     duration: float
     dt: float
-    parameters: dict  # name -> array (size,)
+    parameters: dict  # name -> array (size,), or (size, K) for per-cell sequences
     v_init: np.ndarray
     exc_spikes: list  # one sorted array of spike times (ms) per cell
     inh_spikes: list
@@ -49,13 +49,20 @@ class Protocol:
             exc_weight=self.exc_weight[index], inh_weight=self.inh_weight[index],
             delay=self.delay, seed=self.seed, meta=dict(self.meta))
 
+    def repeat(self, trials):
+        """Each cell ``trials`` times in a row (cell c, trial t at c * trials + t): the
+        same parameters and inputs, for stochastic cell types."""
+        return self.subset(np.repeat(np.arange(self.size), trials))
+
     def save(self, path):
+        flat = {k: v for k, v in self.parameters.items() if np.ndim(v) < 2}
         np.savez_compressed(
             path, celltype=self.celltype, duration=self.duration, dt=self.dt,
             v_init=self.v_init, exc_weight=self.exc_weight, inh_weight=self.inh_weight,
             delay=self.delay, seed=self.seed,
-            param_names=np.array(list(self.parameters)),
-            param_values=np.array([self.parameters[k] for k in self.parameters]),
+            param_names=np.array(list(flat)),
+            param_values=np.array([flat[k] for k in flat]),
+            **{f"sequence_{k}": v for k, v in self.parameters.items() if np.ndim(v) == 2},
             exc_counts=[len(s) for s in self.exc_spikes],
             exc_times=np.concatenate(self.exc_spikes) if self.size else [],
             inh_counts=[len(s) for s in self.inh_spikes],
@@ -68,9 +75,12 @@ class Protocol:
         def split(counts, times):
             return np.split(times, np.cumsum(counts)[:-1])
 
+        parameters = dict(zip([str(n) for n in d["param_names"]], d["param_values"]))
+        parameters.update({k[len("sequence_"):]: d[k] for k in d.files
+                           if k.startswith("sequence_")})
         return cls(
             celltype=str(d["celltype"]), duration=float(d["duration"]), dt=float(d["dt"]),
-            parameters=dict(zip([str(n) for n in d["param_names"]], d["param_values"])),
+            parameters=parameters,
             v_init=d["v_init"], exc_spikes=split(d["exc_counts"], d["exc_times"]),
             inh_spikes=split(d["inh_counts"], d["inh_times"]),
             exc_weight=d["exc_weight"], inh_weight=d["inh_weight"],

@@ -37,7 +37,7 @@ def run_protocol(sim, protocol, timestep=None, record_gsyn=False, **setup_kwargs
     early = NEST_EARLY_MS if nest else 0.0
     sim.setup(timestep=dt, min_delay=dt if nest else protocol.delay, **setup_kwargs)
     celltype = _recordable_celltype(sim, protocol.celltype)
-    cells = sim.Population(protocol.size, celltype(**protocol.parameters))
+    cells = sim.Population(protocol.size, celltype(**_pynn_parameters(protocol.parameters)))
     cells.initialize(v=protocol.v_init)
     index = np.arange(protocol.size)
     for trains, weights, receptor in ((protocol.exc_spikes, protocol.exc_weight, "excitatory"),
@@ -63,6 +63,18 @@ def run_protocol(sim, protocol, timestep=None, record_gsyn=False, **setup_kwargs
         out[sig.name] = _to_grid(np.asarray(sig.times.rescale("ms").magnitude),
                                  np.asarray(sig.magnitude), grid)
     sim.end()
+    return out
+
+
+def _pynn_parameters(parameters):
+    """Protocol parameters -> PyNN values: per-cell sequences ((size, K) arrays,
+    NaN-padded) become one ArrayParameter per cell."""
+    from pyNN.parameters import ArrayParameter
+    out = {}
+    for name, value in parameters.items():
+        value = np.asarray(value)
+        out[name] = ([ArrayParameter(row[~np.isnan(row)]) for row in value]
+                     if value.ndim == 2 else value)
     return out
 
 

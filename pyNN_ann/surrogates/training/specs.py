@@ -181,6 +181,67 @@ class EIFSpec(IFSpec):
         return p
 
 
+class GIFSpec(IFSpec):
+    """GIF_cond_exp (escape noise, spike-triggered current eta, moving threshold
+    gamma), run by the leaky membrane surrogate and validated statistically (it is
+    stochastic) against pyNN.nest's gif_cond_exp at the same dt, with repeated trials
+    of identical inputs (``validation/stochastic.py``). Not in the membrane's training
+    data. Parameters span fits of cortical neurons (Mensi et al. 2012, Pozzorini et
+    al. 2015): three eta components (adapting), one or two gamma components."""
+
+    stochastic = True
+
+    def __init__(self, name="GIF_cond_exp"):
+        self.name = name
+        self.reference = "nest-dt0.1"  # the same discretisation of the escape noise
+        self.synapse_type, self.shape = if_family.GIF_SYNAPSES[name]
+        self.training_sets = ()
+        self.model = if_family.MODEL
+
+    def sample_parameters(self, rng, size, training=False):
+        p = {"cm": _log_uniform(rng, 0.05, 0.5, size),
+             "tau_m": _log_uniform(rng, 5.0, 40.0, size),
+             "v_rest": rng.uniform(-75.0, -60.0, size)}
+        p["v_t_star"] = p["v_rest"] + rng.uniform(10.0, 25.0, size)
+        p["v_reset"] = p["v_t_star"] - rng.uniform(5.0, 20.0, size)
+        p["delta_v"] = _log_uniform(rng, 0.5, 4.0, size)
+        p["lambda0"] = _log_uniform(rng, 1.0, 50.0, size)
+        p["tau_refrac"] = rng.uniform(1.0, 5.0, size)
+        p["tau_syn_E"] = _log_uniform(rng, 1.0, 10.0, size)
+        p["tau_syn_I"] = _log_uniform(rng, 2.0, 20.0, size)
+        p["e_rev_E"] = np.zeros(size)
+        p["e_rev_I"] = rng.uniform(-90.0, -70.0, size)
+        g_leak = p["cm"] / p["tau_m"]  # uS
+        rheobase = (p["v_t_star"] - p["v_rest"]) * g_leak  # nA
+        p["i_offset"] = np.where(rng.random(size) < 0.5, 0.0,
+                                 rheobase * rng.uniform(-0.5, 1.2, size))
+        # eta_j: jumps worth 0.3-4 mV of the leak's steady state each
+        p["tau_eta"] = np.column_stack([_log_uniform(rng, lo, hi, size) for lo, hi in
+                                        ((2.0, 15.0), (20.0, 100.0), (150.0, 600.0))])
+        p["a_eta"] = g_leak[:, None] * _log_uniform(rng, 0.3, 4.0, (size, 3))
+        p["tau_gamma"] = np.column_stack([_log_uniform(rng, 5.0, 30.0, size),
+                                          _log_uniform(rng, 80.0, 500.0, size)])
+        p["a_gamma"] = np.column_stack([rng.uniform(0.0, 10.0, size),
+                                        rng.uniform(0.0, 5.0, size)])
+        one = rng.random(size) < 0.3  # some cells have a single gamma component
+        p["tau_gamma"][one, 1] = np.nan
+        p["a_gamma"][one, 1] = np.nan
+        return p
+
+    def sample_v_init(self, rng, parameters, size):
+        return parameters["v_rest"] + rng.uniform(-5.0, 5.0, size)
+
+    def sample_inputs(self, rng, parameters, size, regime="standard"):
+        """Time-averaged conductances and weights (uS), relative to the leak: from
+        rare spikes to tens of Hz, fluctuation- and mean-driven."""
+        g_leak = parameters["cm"] / parameters["tau_m"]
+        mean_e = g_leak * _log_uniform(rng, 0.3, 3.0, size)
+        mean_i = g_leak * _log_uniform(rng, 0.1, 1.5, size)
+        w_e = g_leak * _log_uniform(rng, 0.02, 0.5, size)
+        w_i = g_leak * _log_uniform(rng, 0.05, 2.0, size)
+        return mean_e, mean_i, w_e, w_i
+
+
 SPECS = {"HH_cond_exp": HHCondExpSpec()}
 SPECS.update({name: EIFSpec(name, cells, seed) for name, cells, seed in (
     ("EIF_cond_exp_isfa_ista", 160, 18), ("EIF_cond_alpha_isfa_ista", 80, 19))})
@@ -189,3 +250,4 @@ SPECS.update({name: IFSpec(name, cells, seed) for name, cells, seed in (
     ("IF_cond_exp", 120, 12), ("IF_curr_exp", 120, 16), ("IF_cond_alpha", 80, 11),
     ("IF_curr_alpha", 80, 14), ("IF_cond_exp_gsfa_grr", 60, 13),
     ("IF_facets_hardware1", 40, 17), ("IF_curr_delta", 0, 15))})
+SPECS["GIF_cond_exp"] = GIFSpec()

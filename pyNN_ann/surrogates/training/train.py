@@ -53,6 +53,9 @@ def main(argv=None):
     if args.celltype in if_family.MODELS or args.celltype in if_family.MODELS.values():
         from .train_membrane import train_membrane
         return train_membrane(args)
+    if args.celltype in if_family.GIF_SYNAPSES:  # runs on the shared IF membrane
+        raise SystemExit(f"{args.celltype} runs on the {if_family.MODEL} surrogate: "
+                         f"`pynn-ann train {if_family.MODEL}`")
     if args.celltype not in SPECS:
         raise SystemExit(f"no training specification for {args.celltype}; "
                          f"known: {', '.join(list(SPECS) + sorted(set(if_family.MODELS.values())))}")
