@@ -23,9 +23,10 @@ Step k -> k+1, in order:
 from types import SimpleNamespace
 
 import tensorflow as tf
+from keras import ops as keras_ops
 from tensorflow.compiler.tf2xla.python import xla
 
-from ..surrogates import if_family
+from ..surrogates import if_family, izhikevich
 from . import short_term_plasticity as stp
 from . import stdp as stdp_rule
 
@@ -39,7 +40,8 @@ class ChunkRunner:
     """Builds and runs the compiled chunk function for one network layout.
 
     ``models`` is a list of (cell, start, stop, kind): the surrogate batches in cell
-    space; kind "membrane" (integrate-and-fire, inputs from ``if_family``) or "hh".
+    space; kind "membrane" (integrate-and-fire, inputs from ``if_family``),
+    "izhikevich" (its own spike and reset rule, ``izhikevich``) or "hh".
     ``signals`` is a list of (variable, global cell indices, sampling_steps);
     ``spike_index`` the global neuron indices whose spikes are kept; ``senders``
     the (start, stop, max fan-out) of each group of presynaptic neurons; ``stdp``
@@ -111,6 +113,7 @@ class ChunkRunner:
         refractory = refrac > 0
         v = state["v"] + tf.where(refractory, 0.0, c["delta"] * (arr_e + arr_i))
         new_v, new_models, monitor_a, monitor_b = [], [], [], []
+        own_rule = {}  # start -> (u, spikes) of cells with their own spike/reset rule
         for (cell, start, stop, kind), ms in zip(self.models, state["models"]):
             sl = slice(start, stop)
             ones = tf.ones_like(v[sl])
@@ -131,12 +134,24 @@ class ChunkRunner:
                 inputs = tf.stack(columns + [v[sl], ones], axis=1)
                 monitor_a.append(rate)
                 monitor_b.append(tf.abs(v_inf - v[sl]))
+            elif kind == izhikevich.KIND:  # u is kept in w; jumps are already in v
+                current = izhikevich.current(i_ext[sl])
+                inputs = tf.stack([current, state["w"][sl], c["izh_a"][sl], c["izh_b"][sl],
+                                   0.0 * ones, v[sl], ones], axis=1)
+                monitor_a.append(-v[sl])
+                monitor_b.append(tf.abs(state["w"][sl]))
             else:
                 inputs = tf.stack([g_exc[sl], g_inh[sl], c["e_rev_E"][sl], c["e_rev_I"][sl],
                                    i_ext[sl], v[sl], ones], axis=1)
                 monitor_a.append(g_exc[sl])
                 monitor_b.append(g_inh[sl])
             out, (_, buf, h, cc) = cell(inputs, list(ms))
+            if kind == izhikevich.KIND:  # its own spike and reset rule, and u
+                v_end, u_end, spiked = izhikevich.spike_and_reset(
+                    v[sl], out[:, 0], state["w"][sl], current, c["izh_a"][sl],
+                    c["izh_b"][sl], c["v_reset"][sl], c["izh_d"][sl], self.dt, xp=keras_ops)
+                out = v_end[:, None]
+                own_rule[start] = (u_end, spiked)
             new_v.append(out[:, 0])
             new_models.append((out, buf, h, cc))
         v_pred = tf.concat(new_v, 0) if new_v else v
@@ -170,6 +185,11 @@ class ChunkRunner:
                  "g_r": state["g_r"] * c["decay_r"] + fired * c["q_rr"],
                  "peak_a": peak(state["peak_a"], monitor_a),
                  "peak_b": peak(state["peak_b"], monitor_b)}
+        if own_rule:  # generic rules are neutral for these cells: take theirs
+            parts = [own_rule.get(start, (state["w"][start:stop], spikes[start:stop]))
+                     for _, start, stop, _ in self.models]
+            state["w"] = tf.concat([u for u, _ in parts], 0)
+            spikes = tf.concat([spiked for _, spiked in parts], 0)
         return state, spikes
 
     def _sources(self, k1, const, events):
@@ -317,7 +337,7 @@ class ChunkRunner:
                 state = dict(state, stdp=stdp_state)
             values = {"v": state["v"], "gsyn_exc": state["g_exc"],
                       "gsyn_inh": state["g_inh"], "g_s": state["g_s"], "g_r": state["g_r"],
-                      "w": state["w"]}
+                      "w": state["w"], "u": state["w"]}
             new_buffers = []
             for buf, (var, idx, every), first in zip(buffers, self.signals, first_sample):
                 row = tf.where(k1 % every == 0, k1 // every - first, n_steps // every + 1)

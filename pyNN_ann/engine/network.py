@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
-from ..surrogates import registry
+from ..surrogates import izhikevich, registry
 from . import cell_rules, currents, renewal, stdp, stdp_tables
 from . import short_term_plasticity as stp
 from .connectivity import SynapseTable
@@ -20,9 +20,9 @@ from .loop import ChunkRunner
 from .recording import SignalBuffer, SpikeBuffer
 
 RECEPTORS = ("excitatory", "inhibitory")
-SIGNALS = ("v", "gsyn_exc", "gsyn_inh", "g_s", "g_r", "w")
+SIGNALS = ("v", "gsyn_exc", "gsyn_inh", "g_s", "g_r", "w", "u")
 STATE_OF_SIGNAL = {"v": "v", "gsyn_exc": "g_exc", "gsyn_inh": "g_inh", "g_s": "g_s",
-                   "g_r": "g_r", "w": "w"}
+                   "g_r": "g_r", "w": "w", "u": "w"}  # Izhikevich's u is kept in w
 CELL_STATE = ("v", "g_exc", "g_inh", "x_exc", "x_inh", "g_s", "g_r", "w", "refrac")
 DEFAULT_SEED = 12345  # as in NEST, runs are reproducible unless a seed is chosen
 MAX_CHUNK_STEPS = 5000
@@ -379,7 +379,9 @@ class Engine:
     def _initial_state(self, group):
         surrogate, cell = self._surrogate(group.celltype)
         inputs = None
-        if surrogate.is_membrane:  # its memory starts as if at rest for ever
+        if surrogate.kind == izhikevich.KIND:  # at its initial state for ever
+            inputs = izhikevich.rest_inputs(group.parameters, group.initial)
+        elif surrogate.is_membrane:  # its memory starts as if at rest for ever
             inputs = np.stack(cell_rules.if_rest_inputs(
                 group.parameters, group.synapses, group.initial["v"],
                 group.initial.get("w", 0.0), surrogate.kind == "exp_membrane"),
@@ -388,8 +390,9 @@ class Engine:
         state = {"v": v0[:, 0].astype(np.float32), "buffer": buf, "h": h, "c": c}
         zero = np.zeros(group.size, np.float32)
         for key, name in (("g_exc", "gsyn_exc"), ("g_inh", "gsyn_inh"), ("g_s", "g_s"),
-                          ("g_r", "g_r"), ("w", "w")):
-            state[key] = group.initial.get(name, zero).astype(np.float32)
+                          ("g_r", "g_r"), ("w", "w"), ("w", "u")):
+            if name in group.initial or key not in state:
+                state[key] = group.initial.get(name, zero).astype(np.float32)
         state.update(x_exc=zero.copy(), x_inh=zero.copy(), refrac=zero.copy())
         return state
 
@@ -496,7 +499,9 @@ class Engine:
             sl = slice(off, off + group.size)
             if group.kind == "cells":
                 surrogate, _ = self._surrogate(group.celltype)
-                if surrogate.is_membrane:
+                if surrogate.kind == izhikevich.KIND:
+                    mine = cell_rules.izhikevich_columns(group.parameters, self.dt)
+                elif surrogate.is_membrane:
                     mine = cell_rules.if_columns(group.parameters, group.synapses, self.dt)
                 else:
                     mine = cell_rules.hh_columns(surrogate, group.parameters, self.dt)

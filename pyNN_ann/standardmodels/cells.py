@@ -11,17 +11,17 @@ import numpy as np
 from pyNN.errors import InvalidParameterValueError
 from pyNN.standardmodels import build_translations, cells
 
-from ..surrogates import if_family
+from ..surrogates import if_family, izhikevich
 from . import unavailable
 
 __all__ = [
     "HH_cond_exp", "IF_curr_alpha", "IF_curr_exp", "IF_curr_delta", "IF_cond_alpha",
     "IF_cond_exp", "IF_cond_exp_gsfa_grr", "IF_facets_hardware1", "EIF_cond_exp_isfa_ista",
-    "EIF_cond_alpha_isfa_ista",
+    "EIF_cond_alpha_isfa_ista", "Izhikevich",
     "SpikeSourcePoisson", "SpikeSourceArray", "SpikeSourceGamma",
     "SpikeSourcePoissonRefractory",
     # placeholders: constructing them raises NotImplementedError
-    "Izhikevich", "GIF_cond_exp", "PointNeuron",
+    "GIF_cond_exp", "PointNeuron",
     "SpikeSourceInhGamma",
 ]
 
@@ -141,6 +141,15 @@ class EIF_cond_alpha_isfa_ista(_IntegrateAndFire, cells.EIF_cond_alpha_isfa_ista
     translations = _identity_translations(cells.EIF_cond_alpha_isfa_ista)
 
 
+class Izhikevich(SurrogateCellType, cells.Izhikevich):
+    __doc__ = cells.Izhikevich.__doc__
+    translations = _identity_translations(cells.Izhikevich)
+    # delta synapses: a spike of weight w (mV) makes v jump by w (inhibitory w < 0)
+    receptor_types = ("excitatory", "inhibitory")
+    surrogate = izhikevich.MODEL
+    engine_state_variables = ("v", "u")
+
+
 class SpikeSourcePoisson(cells.SpikeSourcePoisson):
     __doc__ = cells.SpikeSourcePoisson.__doc__
     translations = _identity_translations(cells.SpikeSourcePoisson)
@@ -199,11 +208,10 @@ def _no_surrogate(name):
     return unavailable(
         name,
         f"has no trained surrogate for {name} yet; available cell types: HH_cond_exp, "
-        "the integrate-and-fire types IF_* and the spike sources (see "
+        "the integrate-and-fire types IF_* and EIF_*, Izhikevich and the spike sources (see "
         "list_standard_models())")
 
 
-Izhikevich = _no_surrogate("Izhikevich")
 GIF_cond_exp = _no_surrogate("GIF_cond_exp")
 PointNeuron = _no_surrogate("PointNeuron")
 SpikeSourceInhGamma = unavailable(

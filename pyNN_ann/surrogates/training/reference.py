@@ -31,7 +31,7 @@ def run_protocol(sim, protocol, timestep=None, record_gsyn=False, **setup_kwargs
     sim.setup(timestep=dt, min_delay=protocol.delay, **setup_kwargs)
     celltype = getattr(sim, protocol.celltype)
     cells = sim.Population(protocol.size, celltype(**protocol.parameters))
-    cells.initialize(v=protocol.v_init)
+    cells.initialize(v=protocol.v_init, **protocol.initial)
     exc = sim.Population(protocol.size, sim.SpikeSourceArray(
         spike_times=[sim.Sequence(t) for t in protocol.exc_spikes]))
     inh = sim.Population(protocol.size, sim.SpikeSourceArray(
@@ -43,6 +43,7 @@ def run_protocol(sim, protocol, timestep=None, record_gsyn=False, **setup_kwargs
         sim.Projection(source, cells, sim.FromListConnector(conn_list, column_names=["weight", "delay"]),
                        sim.StaticSynapse(), receptor_type=receptor)
     variables = ["spikes", "v"] + (["gsyn_exc", "gsyn_inh"] if record_gsyn else [])
+    variables += [name for name in protocol.initial if name in celltype.recordable]
     try:
         cells.record(variables, sampling_interval=protocol.dt)
     except Exception:  # e.g. pyNN.nest cannot record v of IF_curr_delta: spikes only
