@@ -110,7 +110,8 @@ def test_u_is_recorded_initialised_and_follows_its_equation(sim):
     steps = np.round(spikes / DT).astype(int)
     free = np.ones(len(v) - 1, bool)
     free[steps - 1] = False  # the steps that hold a spike
-    expected = izhikevich.u_step(u[:-1], v[:-1], v[1:], 0.02, 0.2, DT)
+    current = np.array([0.0, 10.0])[None, :]
+    expected = izhikevich.u_step(u[:-1], v[:-1], v[1:], 0.02, 0.2, DT, current)
     np.testing.assert_allclose(u[1:][free], expected[free], atol=1e-4)
     jumps = u[steps, 1] - u[steps - 1, 1]
     np.testing.assert_allclose(jumps, 8.0, atol=0.05)
@@ -163,7 +164,7 @@ def test_spike_and_reset_rule():
                                                       8.0, DT)
     assert spiked.tolist() == [False, True, True]
     assert v_end[0] == v_pred[0]
-    assert u_end[0] == pytest.approx(izhikevich.u_step(-12.0, -60.0, -59.5, 0.02, 0.2, DT))
+    assert u_end[0] == pytest.approx(izhikevich.u_step(-12.0, -60.0, -59.5, 0.02, 0.2, DT, 10.0))
     # already above the peak after the jumps: reset at the step's start
     assert v_end[2] == pytest.approx(-65.0 + DT * izhikevich.vector_field(-65.0, u_end[2] - 0.0, 10.0),
                                      abs=0.05)

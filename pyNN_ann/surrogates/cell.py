@@ -223,8 +223,9 @@ class IzhikevichSurrogateCell(StreamingSurrogateCell):
     jumps itself and passes 0; training rollouts need it). Features: the
     forward-Euler increment of the known vector field F dt (asinh-compressed: it
     grows by orders of magnitude on the upstroke), its slope dF/dv dt (which gives
-    v), and u's change over the step a (b v - u) dt. Output: the factor on the Euler
-    increment, so fixed points are exact. Spike, reset and u are engine rules.
+    v), and u's change over the step a (b v - u) dt. Output: the (positive) factor on
+    the Euler increment, so fixed points are exact. Spike, reset and u are engine
+    rules.
     """
 
     INPUTS = ("i", "u", "a", "b", "jump", "v_true", "teacher")
@@ -246,9 +247,16 @@ class IzhikevichSurrogateCell(StreamingSurrogateCell):
                           (0.08 * v + 5.0) * n["dt"] / n["slope_scale"],
                           du / n["du_scale"]], axis=-1)
 
+    #: v is capped here (mV): beyond the spike peak (30 mV) the engine resets the cell;
+    #: the cap keeps training rollouts that spike early (and are not reset) finite
+    V_CAP = 40.0
+
     def increment(self, v, inputs, h):
-        factor = 1.0 + ops.matmul(h, self.head_kernel)[:, 0] + self.head_bias[0]
-        return (self._euler(v, inputs) * factor)[:, None]
+        """Euler increment x exp(output): the factor stays positive, so a step never
+        reverses the known flow (the upstroke cannot stall)."""
+        z = ops.clip(ops.matmul(h, self.head_kernel)[:, 0] + self.head_bias[0], -5.0, 5.0)
+        step = self._euler(v, inputs) * ops.exp(z)
+        return ops.minimum(step, ops.maximum(self.V_CAP - v, 0.0))[:, None]
 
     def rest_inputs(self, v_init):
         """Cells at v_init with u = 0.2 v_init, no current, a = 0.02, b = 0.2 (the

@@ -62,11 +62,20 @@ def run_protocol(sim, protocol, timestep=None, record_gsyn=False, **setup_kwargs
     return out
 
 
+#: the grid is sampled this much (ms) before each grid time: events that NEURON
+#: delivers at a grid time (voltage jumps of delta synapses) land within a rounding
+#: error either side of it, and the sample must hold the value before them, as the
+#: engine records it (its step k adds the arrivals due at t_k after sampling v(t_k))
+GRID_EPSILON = 1e-9
+
+
 def _to_grid(times, values, grid):
-    """Resample variable-step samples (times x cells) onto ``grid`` (cells x samples)."""
+    """Resample variable-step samples (times x cells) onto ``grid`` (cells x samples),
+    taking for each grid time the value just before it (``GRID_EPSILON``)."""
     from scipy.interpolate import PchipInterpolator
     times, first = np.unique(times, return_index=True)
-    return PchipInterpolator(times, values[first], axis=0)(grid).T
+    at = np.maximum(np.asarray(grid) - GRID_EPSILON, times[0])
+    return PchipInterpolator(times, values[first], axis=0)(at).T
 
 
 def save_result(path, result):

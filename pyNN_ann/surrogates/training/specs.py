@@ -206,9 +206,13 @@ class IzhikevichSpec:
 
     name = model = izhikevich.MODEL
     reference = "neuron-cvode"
-    input_regimes = {"standard": {}}
+    # mean excitatory drive (mV/ms) and the inhibitory one as a fraction of it;
+    # "strong" (training only) reaches the high rates and large u of strongly driven
+    # cells with large d
+    input_regimes = {"standard": {"mean_e": (0.3, 20.0), "inh_fraction": (0.1, 1.0)},
+                     "strong": {"mean_e": (5.0, 40.0), "inh_fraction": (0.1, 0.5)}}
     v_init_range = (-78.0, -52.0)
-    training_sets = (("standard", 300, 21),)
+    training_sets = (("standard", 300, 21), ("strong", 80, 22))
     # exact (a, b, c, d): the classes, PyNN's default and examples/Izhikevich.py
     named = dict(izhikevich.CLASSES, default=(0.02, 0.2, -65.0, 2.0),
                  example=(0.02, 0.2, -65.0, 6.0))
@@ -245,8 +249,9 @@ class IzhikevichSpec:
     def sample_inputs(self, rng, parameters, size, regime="standard"):
         """Mean drive (mV/ms) and jump sizes (mV) of the excitatory and inhibitory
         trains (the inhibitory ones negative)."""
-        mean_e = _log_uniform(rng, 0.3, 20.0, size)
-        mean_i = -mean_e * _log_uniform(rng, 0.1, 1.0, size)
+        r = self.input_regimes[regime]
+        mean_e = _log_uniform(rng, *r["mean_e"], size)
+        mean_i = -mean_e * _log_uniform(rng, *r["inh_fraction"], size)
         w_e = _log_uniform(rng, 0.2, 6.0, size)
         w_i = -_log_uniform(rng, 0.2, 6.0, size)
         # at most max_rate: larger jumps for the strongest drives
