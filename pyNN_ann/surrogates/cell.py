@@ -237,8 +237,16 @@ class IzhikevichSurrogateCell(StreamingSurrogateCell):
         return v + inputs[:, 4]
 
     def _euler(self, v, inputs):
+        """The known increment the factor multiplies: forward Euler (``order`` 1), or
+        (``order`` 2) the second-order Taylor step of the coupled system,
+        F dt + dt^2 / 2 (F dF/dv - du/dt), whose zeros are the system's fixed points
+        rather than the v-nullcline (where u still moves v)."""
+        dt = self.norm["dt"]
         field = 0.04 * v * v + 5.0 * v + 140.0 - inputs[:, 1] + inputs[:, 0]
-        return field * self.norm["dt"]
+        if self.norm.get("order", 1) == 1:
+            return field * dt
+        du = inputs[:, 2] * (inputs[:, 3] * v - inputs[:, 1])
+        return field * dt + 0.5 * dt * dt * ((0.08 * v + 5.0) * field - du)
 
     def step_features(self, v, inputs):
         n = self.norm

@@ -233,4 +233,4 @@ def normalisation(inputs, v, clamp, dt):
     vv = v + inputs[..., 4]
     du = inputs[..., 2] * (inputs[..., 3] * vv - inputs[..., 1]) * dt
     return {"dt": float(dt), "dv_scale": 1.0, "slope_scale": 0.2,
-            "du_scale": float(np.std(du[free]))}
+            "du_scale": float(np.std(du[free])), "order": 2}
