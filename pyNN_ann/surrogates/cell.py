@@ -220,12 +220,11 @@ class IzhikevichSurrogateCell(StreamingSurrogateCell):
 
     Inputs per step: the injected current I (mV/ms), u (mV/ms), the parameters a and
     b, and the synaptic jump (mV) applied at the step's start (the engine applies
-    jumps itself and passes 0; training rollouts need it). Features: the
-    forward-Euler increment of the known vector field F dt (asinh-compressed: it
-    grows by orders of magnitude on the upstroke), its slope dF/dv dt (which gives
-    v), and u's change over the step a (b v - u) dt. Output: the (positive) factor on
-    the Euler increment, so fixed points are exact. Spike, reset and u are engine
-    rules.
+    jumps itself and passes 0; training rollouts need it). Features: the known
+    increment (see ``_euler``; asinh-compressed: it grows by orders of magnitude on
+    the upstroke), the slope dF/dv dt of the vector field F (which gives v), and u's
+    change over the step a (b v - u) dt. Output: the (positive) factor on the known
+    increment, so fixed points are exact. Spike, reset and u are engine rules.
     """
 
     INPUTS = ("i", "u", "a", "b", "jump", "v_true", "teacher")

@@ -18,11 +18,13 @@ families, ``if_family``):
   within a step (frozen-u closed form of the quadratic, :func:`crossing_fraction`),
   the membrane's evolution in the rest of the step after a reset, and u, integrated
   exactly (exponential in a) given v (trapezoid over the step);
-* learned: the membrane step v_k -> v_{k+1} below threshold, as a factor on the
-  forward-Euler increment of the known vector field (so fixed points are exact),
-  from features of the vector field: the Euler increment, its slope in v and the
-  change of u over the step (through which a and b condition the surrogate).
-  See ``cell.IzhikevichSurrogateCell``.
+* learned: the membrane step v_k -> v_{k+1} below threshold, as a positive factor
+  on the known increment (the second-order Taylor step of the coupled system,
+  F dt + dt^2/2 (F dF/dv - du/dt), so the system's fixed points are exact), from
+  features of the vector field: that increment, its slope in v and the change of u
+  over the step (through which a and b condition the surrogate). u's change within
+  the step matters: freezing it costs ~0.25 % of the interspike interval of a
+  fast-spiking cell. See ``cell.IzhikevichSurrogateCell``.
 
 Functions take an array namespace ``xp`` (``numpy`` in training, ``keras.ops`` in
 the engine), so the same code serves both.
