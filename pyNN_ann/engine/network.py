@@ -99,6 +99,8 @@ class Engine:
             surrogate.check_initial(name, values)
         group = _Group("cells", size, parameters, initial, celltype, synapses)
         group.initial.setdefault("v", np.full(size, -65.0))
+        if surrogate.kind == izhikevich.KIND:  # PyNN's default initial u
+            group.initial.setdefault("u", np.full(size, -14.0))
         self.groups.append(group)
         self._reset_group_state(group)
         return len(self.groups) - 1
