@@ -13,7 +13,7 @@ import time
 import numpy as np
 from scipy.signal import lfilter
 
-from .. import if_family
+from .. import if_family, izhikevich
 
 
 def surrogate_inputs(data, spec):
@@ -211,7 +211,7 @@ def train(cell, data, spec, epochs=30, batches_per_epoch=100, batch_size=64, len
     weights = spec.loss_weights(inputs, v, clamp) if hasattr(spec, "loss_weights") else None
     sampler = WindowSampler(inputs, v, clamp, length, warmup, rng,
                             rest_init=getattr(spec, "model", None) not in (
-                                if_family.MODEL, if_family.EIF_MODEL, "Izhikevich"),
+                                if_family.MODEL, if_family.EIF_MODEL, izhikevich.MODEL),
                             weights=weights)
     total = epochs * batches_per_epoch
     lr = keras.optimizers.schedules.CosineDecay(learning_rate, total, alpha=0.05)
