@@ -70,11 +70,9 @@ def test_list_standard_models_and_unavailable_models(sim):
     assert sorted(sim.list_standard_models()) == [
         "EIF_cond_alpha_isfa_ista", "EIF_cond_exp_isfa_ista", "GIF_cond_exp", "HH_cond_exp",
         "IF_cond_alpha", "IF_cond_exp", "IF_cond_exp_gsfa_grr", "IF_curr_alpha",
-        "IF_curr_delta", "IF_curr_exp", "IF_facets_hardware1", "SpikeSourceArray",
-        "SpikeSourceGamma", "SpikeSourceInhGamma", "SpikeSourcePoisson",
+        "IF_curr_delta", "IF_curr_exp", "IF_facets_hardware1", "Izhikevich",
+        "SpikeSourceArray", "SpikeSourceGamma", "SpikeSourceInhGamma", "SpikeSourcePoisson",
         "SpikeSourcePoissonRefractory"]
-    with pytest.raises(NotImplementedError, match="no trained surrogate for Izhikevich"):
-        sim.Izhikevich()
     with pytest.raises(NotImplementedError, match="ElectricalSynapse"):
         sim.ElectricalSynapse()
     assert sim.HH_cond_exp.surrogate == "HH_cond_exp"

@@ -21,7 +21,9 @@ MODELS_DIR = os.path.join(os.path.dirname(__file__), "models")
 
 _MONITORED = {"g_exc": ("g_exc", "uS"), "g_inh": ("g_inh", "uS"),
               "rate": ("the membrane rate constant (total conductance / cm)", "1/ms"),
-              "drive": ("the distance |v_inf - v| to the instantaneous steady state", "mV")}
+              "drive": ("the distance |v_inf - v| to the instantaneous steady state", "mV"),
+              "v_depth": ("the hyperpolarisation -v", "mV"),
+              "u_abs": ("the recovery variable |u|", "mV/ms")}
 
 
 class OutOfDomainError(InvalidParameterValueError):
@@ -76,7 +78,7 @@ class Surrogate:
     @property
     def kind(self):
         """Surrogate kind: "membrane", "exp_membrane" (integrate-and-fire families,
-        see ``if_family``) or "hh"."""
+        see ``if_family``), "izhikevich" (see ``izhikevich``) or "hh"."""
         return self.metadata.get("kind", "hh")
 
     @property
@@ -87,6 +89,8 @@ class Surrogate:
     @property
     def monitored_inputs(self):
         """Names of the two inputs whose largest values the engine reports per run."""
+        if self.kind == "izhikevich":
+            return ("v_depth", "u_abs")
         return ("rate", "drive") if self.is_membrane else ("g_exc", "g_inh")
 
     def build_cell(self):

@@ -23,7 +23,8 @@ def main(argv=None):
     parser.add_argument("--data-dir", default="pynn_ann_data",
                         help="reference data are stored (and reused) here")
     parser.add_argument("--output", help="model directory (default: the package's)")
-    parser.add_argument("--units", type=int, help="LSTM units (HH 64, IF membrane 32)")
+    parser.add_argument("--units", type=int,
+                        help="LSTM units (HH 64, IF membrane and Izhikevich 32)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batches-per-epoch", type=int, default=50)
     parser.add_argument("--batch-size", type=int)
@@ -42,6 +43,8 @@ def main(argv=None):
                      schedule="0.2:0,0.4:5,0.6:20,1.0:50") if hh else
                 dict(units=32, epochs=40, batch_size=128, length=300,
                      schedule="0.3:0,0.6:10,1.0:50"))
+    if args.celltype == "Izhikevich":
+        from .train_izhikevich import DEFAULTS as defaults
     for key, value in defaults.items():  # the recipes of the shipped models
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -56,6 +59,9 @@ def main(argv=None):
     if args.celltype in if_family.GIF_SYNAPSES:  # runs on the shared IF membrane
         raise SystemExit(f"{args.celltype} runs on the {if_family.MODEL} surrogate: "
                          f"`pynn-ann train {if_family.MODEL}`")
+    if args.celltype == "Izhikevich":
+        from .train_izhikevich import train_izhikevich
+        return train_izhikevich(args)
     if args.celltype not in SPECS:
         raise SystemExit(f"no training specification for {args.celltype}; "
                          f"known: {', '.join(list(SPECS) + sorted(set(if_family.MODELS.values())))}")
