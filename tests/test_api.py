@@ -381,6 +381,25 @@ def test_hh_out_of_domain_parameter(hh_sim):
         p.initialize(v=-500.0)   # allowed, but the user is told it extrapolates
 
 
+def test_hh_weak_dense_drive_is_flagged(hh_sim):
+    """Most synapses of a projection weaker than any in the HH training data: warned,
+    at creation and when the weights are set; in-range weights pass silently."""
+    import warnings
+    from pyNN_ann.surrogates.registry import InputRangeWarning
+    sim = hh_sim
+    cells = sim.Population(4, sim.HH_cond_exp())
+    drive = sim.Population(20, sim.SpikeSourcePoisson(rate=1000.0))
+    with pytest.warns(InputRangeWarning, match=r"80 of 80 excitatory synapses .* below 0.002 uS"):
+        sim.Projection(drive, cells, sim.AllToAllConnector(),
+                       sim.StaticSynapse(weight=0.0005))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        strong = sim.Projection(drive, cells, sim.AllToAllConnector(),
+                                sim.StaticSynapse(weight=0.067), receptor_type="inhibitory")
+    with pytest.warns(InputRangeWarning, match="inhibitory synapses"):
+        strong.set(weight=0.001)
+
+
 def test_hh_repeated_runs_continue_signals(hh_sim):
     sim = hh_sim
     p = sim.Population(2, sim.HH_cond_exp(i_offset=[0.0, 0.1]), label="hh")

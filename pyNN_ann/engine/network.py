@@ -237,6 +237,7 @@ class Engine:
         sid = self.synapses.add(np.asarray(pre_index), np.asarray(post_index),
                                 weight, delay_steps)
         self._syn_meta.append((pre_gid, post_gid, receptor))
+        self._surrogate(post.celltype)[0].check_weights(receptor, weight)
         if dynamics is not None:
             self._add_dynamics(sid, dynamics)
         return sid
@@ -305,6 +306,8 @@ class Engine:
         p = self.synapses.projections[sid]
         values = np.broadcast_to(np.asarray(values, dtype=float), p["weight"].shape)
         if name == "weight":  # also the value that reset() restores
+            _, post_gid, receptor = self._syn_meta[sid]
+            self._surrogate(self.groups[post_gid].celltype)[0].check_weights(receptor, values)
             p["weight"] = values.astype(np.float64)
             if "stdp" in p:
                 p["stdp"]["state"]["w"] = p["weight"].copy()

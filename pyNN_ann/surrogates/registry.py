@@ -165,6 +165,26 @@ class Surrogate:
                     "(reduce the synaptic drive or train with a stronger input regime).",
                     InputRangeWarning, stacklevel=4)
 
+    def check_weights(self, receptor, weights):
+        """Warn when most synapses of a projection are weaker than any the surrogate was
+        trained with (``domain["synaptic_weights"]``, uS): many weak inputs make a
+        smooth, dense drive the training data did not contain."""
+        trained = self.metadata["domain"].get("synaptic_weights", {}).get(receptor)
+        weights = np.abs(np.asarray(weights, dtype=float).ravel())
+        if trained is None or not len(weights):
+            return
+        weak = weights < trained[0] * (1 - 1e-6)
+        if weak.mean() > 0.5:
+            warnings.warn(
+                f"{self.celltype}: {int(weak.sum())} of {len(weights)} {receptor} synapses "
+                f"of a projection have weights below {trained[0]:.3g} uS (median "
+                f"{float(np.median(weights)):.3g} uS), the smallest the surrogate was trained "
+                f"with (trained: {trained[0]:.3g}-{trained[1]:.3g} uS); a drive made of many "
+                "weak inputs is outside its training data and its accuracy there is not "
+                "validated (docs/results.md). Train a surrogate with a weak-input regime "
+                f"(pyNN_ann/surrogates/training/specs.py, `pynn-ann train {self.celltype}`).",
+                InputRangeWarning, stacklevel=5)
+
     def synaptic_inputs(self, parameters):
         """Per-cell constants the engine needs: reversal potentials, synaptic time
         constants and the extra current that replaces ``e_rev_leak`` and ``i_offset``."""

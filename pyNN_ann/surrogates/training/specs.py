@@ -41,6 +41,12 @@ class HHCondExpSpec:
     # reference cells simulated per regime by `pynn-ann train`, and their seeds
     training_sets = (("standard", 340, 1), ("high_conductance", 340, 2))
 
+    def weight_range(self):
+        """{receptor: [smallest, largest]} synaptic weight (uS) of the training sets."""
+        regimes = [self.input_regimes[name] for name, _, _ in self.training_sets]
+        return {receptor: [min(r[key][0] for r in regimes), max(r[key][1] for r in regimes)]
+                for receptor, key in (("excitatory", "w_exc"), ("inhibitory", "w_inh"))}
+
     def sample_parameters(self, rng, size, training=False):
         p = {k: np.full(size, v) for k, v in self.fixed.items()}
         p["e_rev_leak"] = rng.uniform(-70.0, -55.0, size)
