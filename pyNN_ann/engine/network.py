@@ -330,6 +330,9 @@ class Engine:
         elif "stp" in p and name == "u":
             p["stp"]["u0"] = values.astype(float)
             p["stp"]["state"]["u"] = values.astype(float)
+        elif "sto" in p and name in sto.INITIAL_VALUES.get(p["sto"]["kind"], ()):
+            sto.set_initial(p["sto"], name, values.astype(float), self.t)
+            p["sto"].setdefault("initial", {})[name] = values.astype(float)
         elif "sto" in p and name in p["sto"]["params"]:
             s = p["sto"]
             new = dict(s["params"], **{name: values.astype(float)})
@@ -492,6 +495,8 @@ class Engine:
             if "sto" in p:
                 p["sto"]["state"] = sto.initial_state(p["sto"]["kind"], p["sto"]["params"],
                                                       len(p["weight"]))
+                for name, values in p["sto"].get("initial", {}).items():
+                    sto.set_initial(p["sto"], name, values, 0.0)
         if self._runner is not None:
             self._runner.reset_ring()
 
