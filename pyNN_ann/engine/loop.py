@@ -5,7 +5,8 @@ the JAX backends of Keras alike.
 
 Step k -> k+1, in order:
  1. synaptic arrivals due at step k are taken from the delay ring and added to the
-    synaptic kernels (exponential, alpha or delta; exact, see ``cell_rules``);
+    synaptic kernels (exponential, alpha, beta or delta, one per synaptic channel;
+    exact, see ``cell_rules``);
  2. every surrogate batch advances v_k -> v_{k+1}; the exact rules of
     ``cell_rules`` (reset, refractory clamp, spike-triggered conductances) follow;
  3. a cell spikes at t_{k+1} when v crosses its threshold upwards; spike sources
