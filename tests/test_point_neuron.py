@@ -238,3 +238,26 @@ def test_unsupported_compositions(sim):
         sim.PointNeuron(sim.Izhikevich(), AMPA=sim.ExpPSR())
     with pytest.raises(InvalidModelError, match="mix"):
         sim.PointNeuron(sim.LIF(), AMPA=sim.ExpPSR(), I=sim.CurrExpPostSynapticResponse())
+
+
+def test_one_and_no_receptors(sim):
+    """A single receptor (channel 1 unused) and a receptor-less LIF driven by current."""
+    one = sim.Population(1, sim.PointNeuron(sim.LIF(), NMDA=sim.AlphaPSR(tau_syn=10.0)))
+    none = sim.Population(1, sim.PointNeuron(sim.LIF(tau_m=10.0)))
+    assert none.celltype.receptor_types == [] and not none.celltype.conductance_based
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[5.0]))
+    sim.Projection(src, one, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=0.01, delay=1.0), receptor_type="NMDA")
+    with pytest.raises(ConnectionError):
+        sim.Projection(src, none, sim.AllToAllConnector(),
+                       sim.StaticSynapse(weight=0.01, delay=1.0), receptor_type="NMDA")
+    sim.DCSource(amplitude=2.0, start=10.0, stop=40.0).inject_into(none)
+    for p in (one, none):
+        p.record(["spikes", "v"])
+    one.record("NMDA.gsyn")
+    sim.run(50.0)
+    g = one.get_data().segments[0].filter(name="NMDA.gsyn")[0].magnitude[:, 0]
+    t = np.arange(501) * DT
+    np.testing.assert_allclose(g, 0.01 * _kernel("alpha", t - 6.0, 10.0), rtol=2e-5,
+                               atol=1e-9)
+    assert len(none.get_data().segments[0].spiketrains[0]) > 0  # 2 nA: it fires

@@ -29,16 +29,16 @@ STATE_OF_SIGNAL = {"v": "v", "gsyn_exc": "g_exc", "gsyn_inh": "g_inh", "g_s": "g
                    "u": "w"}  # Izhikevich's u is kept in w; i_eta, v_t: sums over eta, gamma
 TIMED_PARTS = ("prepare", "compile", "loop", "host")
 CELL_STATE = ("v", "g_exc", "g_inh", "x_exc", "x_inh", "g_s", "g_r", "w", "refrac")
+COMPONENT_STATE = ("eta", "gamma")  # GIF cells: (cells x K), K per group
+DEFAULT_SEED = 12345  # as in NEST, runs are reproducible unless a seed is chosen
+MAX_CHUNK_STEPS = 5000
+MAX_CHUNK_VALUES = 20_000_000  # recorded values per chunk before handing to the host
 
 
 def _cell_state(channels):
     """State keys of cells with ``channels`` synaptic channels."""
     extra = tuple(k for r in range(2, channels) for k in cell_rules.state_keys(r))
     return CELL_STATE + extra
-COMPONENT_STATE = ("eta", "gamma")  # GIF cells: (cells x K), K per group
-DEFAULT_SEED = 12345  # as in NEST, runs are reproducible unless a seed is chosen
-MAX_CHUNK_STEPS = 5000
-MAX_CHUNK_VALUES = 20_000_000  # recorded values per chunk before handing to the host
 
 
 def _chunk_size(largest, remaining):
@@ -259,7 +259,7 @@ class Engine:
     def receptor_names(self, gid):
         """Receptor names of a cell group's synaptic channels, in channel order."""
         return tuple(name for name, _ in self.groups[gid].receptors
-                     if not name.startswith("_unused"))
+                     if not name.startswith("."))  # ".unused": padding
 
     def _channel(self, gid, receptor):
         """Synaptic channel index of ``receptor`` in group ``gid``."""

@@ -83,7 +83,7 @@ def receptor_list(synapses):
             raise ValueError(f"receptor {name!r}: kernel shape {shape!r} is not one of "
                              f"{RECEPTOR_SHAPES}")
     while len(receptors) < 2:  # an unused channel keeps the layout uniform
-        receptors.append((f"_unused{len(receptors)}", "exp"))
+        receptors.append((f".unused{len(receptors)}", "exp"))  # no receptor has a "."
     return kind, receptors
 
 #: parameters of the membrane (engine names), with their meaning and unit
