@@ -71,7 +71,7 @@ def test_list_standard_models_and_unavailable_models(sim):
         "EIF_cond_alpha_isfa_ista", "EIF_cond_exp_isfa_ista", "GIF_cond_exp", "HH_cond_exp",
         "IF_cond_alpha", "IF_cond_exp", "IF_cond_exp_gsfa_grr", "IF_curr_alpha",
         "IF_curr_delta", "IF_curr_exp", "IF_facets_hardware1", "Izhikevich",
-        "SpikeSourceArray", "SpikeSourceGamma", "SpikeSourceInhGamma", "SpikeSourcePoisson",
+        "PointNeuron", "SpikeSourceArray", "SpikeSourceGamma", "SpikeSourceInhGamma", "SpikeSourcePoisson",
         "SpikeSourcePoissonRefractory"]
     with pytest.raises(NotImplementedError, match="ElectricalSynapse"):
         sim.ElectricalSynapse()

@@ -9,6 +9,7 @@ format version, SHA-256 of the weights).
 import hashlib
 import json
 import os
+import re
 import warnings
 from functools import lru_cache
 
@@ -24,6 +25,17 @@ _MONITORED = {"g_exc": ("g_exc", "uS"), "g_inh": ("g_inh", "uS"),
               "drive": ("the distance |v_inf - v| to the instantaneous steady state", "mV"),
               "v_depth": ("the hyperpolarisation -v", "mV"),
               "u_abs": ("the recovery variable |u|", "mV/ms")}
+
+
+def _domain_name(name, domain):
+    """The domain entry that bounds parameter ``name``: the synaptic time constants of
+    named receptors (``tau_syn_2``, ``tau_rise_E``, ...) share the range of
+    ``tau_syn_E``."""
+    if name in domain["ranges"] or name in domain["fixed"]:
+        return name
+    if re.fullmatch(r"tau_syn_\d+|tau_rise_\w+", name) and "tau_syn_E" in domain["ranges"]:
+        return "tau_syn_E"
+    return name
 
 
 class OutOfDomainError(InvalidParameterValueError):
@@ -123,6 +135,7 @@ class Surrogate:
                 "after widening its training domain (pyNN_ann/surrogates/training/).")
         for name, values in parameters.items():
             values = np.atleast_1d(np.asarray(values, dtype=float))
+            name = _domain_name(name, domain)
             if name in domain["fixed"]:
                 ref = domain["fixed"][name]
                 bad = ~np.isclose(values, ref, rtol=1e-6, atol=0.0)
