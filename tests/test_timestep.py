@@ -1,0 +1,146 @@
+"""Surrogates per time step: the registry picks the model trained at the simulation's
+dt; an unsupported dt is refused clearly; integrate-and-fire cells at dt 0.01 ms."""
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from pyNN_ann.surrogates import registry
+
+needs_if_001 = pytest.mark.skipif(0.01 not in registry.timesteps("IF_membrane"),
+                                  reason="no shipped IF_membrane surrogate at dt 0.01 ms")
+
+
+@pytest.fixture
+def models_dir(tmp_path, monkeypatch):
+    """A private models directory holding the shipped IF_membrane (dt 0.1) and a copy
+    whose metadata says dt 0.025 ms."""
+    src = registry.find("IF_membrane", 0.1)
+    shutil.copytree(src, tmp_path / "IF_membrane")
+    shutil.copytree(src, tmp_path / "IF_membrane_dt0.025")
+    meta = tmp_path / "IF_membrane_dt0.025" / "metadata.json"
+    md = json.loads(meta.read_text())
+    md["dt"] = 0.025
+    meta.write_text(json.dumps(md))
+    monkeypatch.setattr(registry, "MODELS_DIR", str(tmp_path))
+    registry.load.cache_clear()
+    yield tmp_path
+    registry.load.cache_clear()
+
+
+def test_registry_selects_the_model_by_dt(models_dir):
+    assert registry.timesteps("IF_membrane") == [0.025, 0.1]
+    assert registry.find("IF_membrane", 0.1) == os.path.join(models_dir, "IF_membrane")
+    assert registry.find("IF_membrane", 0.025) == os.path.join(models_dir, "IF_membrane_dt0.025")
+    assert registry.load("IF_membrane", dt=0.1 + 1e-12).dt == 0.1  # float-tolerant
+    assert registry.load("IF_membrane", dt=0.025).dt == 0.025
+    assert registry.model_dir("IF_membrane", 0.025) == str(models_dir / "IF_membrane_dt0.025")
+    assert registry.available() == ["IF_membrane"]
+
+
+def test_engine_uses_the_model_of_its_dt(models_dir):
+    from pyNN_ann.engine import Engine
+    for dt in (0.1, 0.025):
+        engine = Engine(dt=dt, progress=False)
+        surrogate, _ = engine._surrogate("IF_membrane")
+        assert surrogate.dt == dt
+
+
+def test_unsupported_timestep_is_refused_clearly(sim):
+    sim.setup(timestep=0.05)
+    with pytest.raises(NotImplementedError) as info:
+        sim.Population(2, sim.IF_cond_exp())
+    message = str(info.value)
+    assert isinstance(info.value, registry.UnsupportedTimestepError)
+    for part in ("IF_cond_exp", "IF_membrane", "0.05 ms", "0.1",
+                 "pynn-ann train IF_membrane --dt 0.05"):
+        assert part in message, message
+
+
+def test_unknown_surrogate_is_refused():
+    with pytest.raises(NotImplementedError, match="ships no trained surrogate for Nothing"):
+        registry.find("Nothing", 0.1)
+
+
+def _analytic_rate(p):
+    """Hz of a leaky integrate-and-fire cell under a constant current."""
+    v_inf = p["v_rest"] + p["i_offset"] * p["tau_m"] / p["cm"]
+    isi = p["tau_refrac"] + p["tau_m"] * np.log((v_inf - p["v_reset"]) / (v_inf - p["v_thresh"]))
+    return np.where(v_inf > p["v_thresh"], 1000.0 / isi, 0.0)
+
+
+@needs_if_001
+def test_dc_driven_heterogeneous_cells_fire_at_the_analytic_rate(sim):
+    rng = np.random.default_rng(7)
+    n = 40
+    p = {"tau_m": rng.uniform(5.0, 50.0, n), "cm": rng.uniform(0.2, 1.5, n),
+         "v_rest": rng.uniform(-75.0, -60.0, n), "tau_refrac": rng.uniform(0.0, 5.0, n),
+         "tau_syn_E": rng.uniform(0.5, 10.0, n), "tau_syn_I": rng.uniform(1.0, 20.0, n)}
+    p["v_thresh"] = p["v_rest"] + rng.uniform(8.0, 20.0, n)
+    p["v_reset"] = p["v_thresh"] - rng.uniform(3.0, 15.0, n)
+    rheobase = (p["v_thresh"] - p["v_rest"]) * p["cm"] / p["tau_m"]
+    p["i_offset"] = rheobase * rng.uniform(1.1, 3.0, n)
+    expected = _analytic_rate(p)
+    rates = {}
+    for dt in (0.01, 0.1):
+        sim.setup(timestep=dt)
+        cells = sim.Population(n, sim.IF_curr_exp(**p), initial_values={"v": p["v_rest"]})
+        cells.record(["spikes", "v"])
+        sim.run(1000.0)
+        seg = cells.get_data().segments[0]
+        v = seg.filter(name="v")[0]
+        assert v.sampling_period.rescale("ms").magnitude == pytest.approx(dt)
+        assert v.shape == (int(round(1000.0 / dt)) + 1, n)
+        assert np.all(v.magnitude <= p["v_thresh"] + 1e-3)  # reset at threshold
+        rates[dt] = np.array([len(st) for st in seg.spiketrains], float)
+    # the first spike comes after the rise from rest: count whole ISIs only
+    err = np.abs(rates[0.01] - expected) / expected
+    assert np.all((err < 0.03) | (np.abs(rates[0.01] - expected) <= 1.0)), (rates, expected)
+    assert np.mean(err) < 0.01, err
+    assert np.corrcoef(rates[0.01], rates[0.1])[0, 1] > 0.999
+
+
+@needs_if_001
+def test_synaptic_input_at_dt_001_matches_dt_01(sim):
+    """Poisson-driven IF_cond_exp cells: rates at dt 0.01 and 0.1 agree (the two models
+    approximate the same continuous-time cell)."""
+    rates = {}
+    for dt in (0.01, 0.1):
+        sim.setup(timestep=dt, rng_seed=5)
+        src = sim.Population(200, sim.SpikeSourceArray(spike_times=np.arange(1.0, 1000.0, 2.7)))
+        cells = sim.Population(20, sim.IF_cond_exp(tau_refrac=2.0, i_offset=0.3))
+        sim.Projection(src, cells, sim.FixedNumberPreConnector(10, rng=sim.NumpyRNG(3)),
+                       sim.StaticSynapse(weight=0.004, delay=1.0), receptor_type="excitatory")
+        cells.record("spikes")
+        sim.run(1000.0)
+        rates[dt] = np.array([len(s) for s in cells.get_data().segments[0].spiketrains])
+    assert rates[0.1].mean() > 5
+    assert np.abs(rates[0.01] - rates[0.1]).max() <= 0.05 * rates[0.1].max() + 2, rates
+
+
+@pytest.mark.slow
+@needs_if_001
+@pytest.mark.parametrize("celltype", ["IF_cond_exp", "IF_curr_exp", "IF_cond_alpha",
+                                      "IF_curr_alpha"])
+def test_if_types_at_dt_001_against_converged_neuron(celltype):
+    """10 held-out cells x 1 s at dt 0.01 ms against pyNN.neuron CVODE."""
+    import pyNN.ann as ann
+    from pyNN_ann.reference_simulators import ensure_neuron_mechanisms
+    from pyNN_ann.surrogates.training.protocols import random_protocol
+    from pyNN_ann.surrogates.training.reference import run_in_subprocess, run_protocol
+    from pyNN_ann.surrogates.training.specs import SPECS
+    from pyNN_ann.validation.metrics import compare
+
+    ensure_neuron_mechanisms()
+    protocol = random_protocol(SPECS[celltype], 10, 1000.0, dt=0.01, seed=950003)
+    ref = run_in_subprocess(protocol)
+    test = run_protocol(ann, protocol)
+    m = compare(ref, test, 0.01, protocol.duration)["aggregate"]
+    assert m["rate_ref_hz"] > 1.0
+    assert m["gamma"] > 0.7, m
+    assert m["vm_rmse_mv"] < 3.0, m
+    counts = np.array([[len(s) for s in r["spikes"]] for r in (ref, test)])
+    assert abs(counts[1].sum() - counts[0].sum()) <= 0.1 * counts[0].sum() + 2, counts
