@@ -83,6 +83,8 @@ def _models(argv):
         if "flops_per_step" in md:
             details.append(f"{md['flops_per_step']} FLOP/step")
         print(name + ("  (" + ", ".join(details) + ")" if details else ""))
+        if md.get("celltypes"):
+            print("    runs " + ", ".join(md["celltypes"]))
     if models_dir:
         print(f"\n{len(names)} surrogate(s) in {models_dir}")
     return 0

@@ -144,3 +144,11 @@ def test_if_types_at_dt_001_against_converged_neuron(celltype):
     assert m["vm_rmse_mv"] < 3.0, m
     counts = np.array([[len(s) for s in r["spikes"]] for r in (ref, test)])
     assert abs(counts[1].sum() - counts[0].sum()) <= 0.1 * counts[0].sum() + 2, counts
+
+
+def test_models_command_lists_each_model_with_its_dt(models_dir, capsys):
+    from pyNN_ann.cli import _models
+    _models([])
+    out = capsys.readouterr().out
+    assert "IF_membrane  (dt=0.1 ms" in out
+    assert "IF_membrane_dt0.025  (dt=0.025 ms, surrogate IF_membrane" in out
