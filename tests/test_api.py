@@ -70,11 +70,9 @@ def test_list_standard_models_and_unavailable_models(sim):
     assert sorted(sim.list_standard_models()) == [
         "EIF_cond_alpha_isfa_ista", "EIF_cond_exp_isfa_ista", "GIF_cond_exp", "HH_cond_exp",
         "IF_cond_alpha", "IF_cond_exp", "IF_cond_exp_gsfa_grr", "IF_curr_alpha",
-        "IF_curr_delta", "IF_curr_exp", "IF_facets_hardware1", "SpikeSourceArray",
-        "SpikeSourceGamma", "SpikeSourceInhGamma", "SpikeSourcePoisson",
+        "IF_curr_delta", "IF_curr_exp", "IF_facets_hardware1", "Izhikevich",
+        "SpikeSourceArray", "SpikeSourceGamma", "SpikeSourceInhGamma", "SpikeSourcePoisson",
         "SpikeSourcePoissonRefractory"]
-    with pytest.raises(NotImplementedError, match="no trained surrogate for Izhikevich"):
-        sim.Izhikevich()
     with pytest.raises(NotImplementedError, match="ElectricalSynapse"):
         sim.ElectricalSynapse()
     assert sim.HH_cond_exp.surrogate == "HH_cond_exp"
@@ -381,6 +379,25 @@ def test_hh_out_of_domain_parameter(hh_sim):
     from pyNN_ann.surrogates.registry import InputRangeWarning
     with pytest.warns(InputRangeWarning, match="initial v = -500.0"):
         p.initialize(v=-500.0)   # allowed, but the user is told it extrapolates
+
+
+def test_hh_weak_dense_drive_is_flagged(hh_sim):
+    """Most synapses of a projection weaker than any in the HH training data: warned,
+    at creation and when the weights are set; in-range weights pass silently."""
+    import warnings
+    from pyNN_ann.surrogates.registry import InputRangeWarning
+    sim = hh_sim
+    cells = sim.Population(4, sim.HH_cond_exp())
+    drive = sim.Population(20, sim.SpikeSourcePoisson(rate=1000.0))
+    with pytest.warns(InputRangeWarning, match=r"80 of 80 excitatory synapses .* below 0.002 uS"):
+        sim.Projection(drive, cells, sim.AllToAllConnector(),
+                       sim.StaticSynapse(weight=0.0005))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        strong = sim.Projection(drive, cells, sim.AllToAllConnector(),
+                                sim.StaticSynapse(weight=0.067), receptor_type="inhibitory")
+    with pytest.warns(InputRangeWarning, match="inhibitory synapses"):
+        strong.set(weight=0.001)
 
 
 def test_hh_repeated_runs_continue_signals(hh_sim):

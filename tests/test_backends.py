@@ -25,6 +25,8 @@ NETWORK = textwrap.dedent("""
     cells = sim.Population(12, sim.IF_cond_exp(
         tau_m=sim.RandomDistribution("uniform", (10, 30), rng=sim.NumpyRNG(3))))
     eif = sim.Population(6, sim.EIF_cond_exp_isfa_ista())
+    izh = sim.Population(6, sim.Izhikevich(d=[2.0, 6.0, 8.0, 2.0, 0.05, 2.0],
+                                           i_offset=[0.0, 0.005, 0.0, 0.01, 0.0, 0.0]))
     poisson = sim.Population(40, sim.SpikeSourcePoisson(rate=50.0))
     array = sim.Population(2, sim.SpikeSourceArray(spike_times=[5.0, 15.0, 25.0]))
     connect = lambda p: sim.FixedProbabilityConnector(p, rng=rng)
@@ -37,6 +39,9 @@ NETWORK = textwrap.dedent("""
     sim.Projection(hh, cells, connect(0.3), sim.StaticSynapse(weight=0.005, delay=2.0),
                    receptor_type="inhibitory")
     sim.Projection(array, cells, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.02))
+    sim.Projection(poisson, izh, connect(0.3), sim.StaticSynapse(weight=1.5, delay=1.0))
+    sim.Projection(cells, izh, connect(0.5), sim.StaticSynapse(weight=-1.0, delay=0.5),
+                   receptor_type="inhibitory")
     for synapse in (sim.SimpleStochasticSynapse(weight=0.004, delay=1.0, p=0.4),
                     sim.StochasticTsodyksMarkramSynapse(weight=0.004, delay=1.5, U=0.3,
                                                         tau_facil=50.0),
@@ -44,20 +49,22 @@ NETWORK = textwrap.dedent("""
                                             tau_rec=50.0, tau_facil=20.0)):
         sim.Projection(poisson, cells, connect(0.3), synapse, receptor_type="inhibitory")
     sim.DCSource(amplitude=0.3, start=20.0, stop=80.0).inject_into(cells[:4])
-    for p in (hh, cells, eif):
+    for p in (hh, cells, eif, izh):
         p.record(["spikes", "v"])
+    izh.record("u")
     cells.record("gsyn_inh")
     sim.run(60.0)
     sim.run(60.0)
     out = {"backend": keras.backend.backend(),
            "tensorflow_imported": "tensorflow" in sys.modules,
            "weights": np.nan_to_num(stdp.get("weight", format="array")).tolist()}
-    for name, p in (("hh", hh), ("if", cells), ("eif", eif)):
+    for name, p in (("hh", hh), ("if", cells), ("eif", eif), ("izh", izh)):
         seg = p.get_data().segments[0]
         out[name + "_v"] = np.asarray(seg.filter(name="v")[0]).tolist()
         out[name + "_spikes"] = [np.asarray(s).tolist() for s in seg.spiketrains]
     out["if_gsyn_inh"] = np.asarray(
         cells.get_data().segments[0].filter(name="gsyn_inh")[0]).tolist()
+    out["izh_u"] = np.asarray(izh.get_data().segments[0].filter(name="u")[0]).tolist()
     json.dump(out, open(sys.argv[1], "w"))
 """)
 
@@ -85,7 +92,7 @@ def test_each_process_ran_on_its_backend(results):
     assert not jax_run["tensorflow_imported"]  # the JAX path needs no TensorFlow
 
 
-@pytest.mark.parametrize("population", ["hh", "if", "eif"])
+@pytest.mark.parametrize("population", ["hh", "if", "eif", "izh"])
 def test_same_spikes_on_both_backends(results, population):
     tf_run, jax_run = results
     spikes = tf_run[population + "_spikes"]
@@ -93,7 +100,8 @@ def test_same_spikes_on_both_backends(results, population):
     assert spikes == jax_run[population + "_spikes"]
 
 
-@pytest.mark.parametrize("population,tolerance", [("hh", 0.5), ("if", 1e-3), ("eif", 1e-3)])
+@pytest.mark.parametrize("population,tolerance", [("hh", 0.5), ("if", 1e-3), ("eif", 1e-3),
+                                                           ("izh", 1e-2)])
 def test_same_membrane_potential_on_both_backends(results, population, tolerance):
     """Float32 results differ in rounding only; HH's steep upstroke amplifies it most."""
     tf_run, jax_run = results
@@ -101,6 +109,13 @@ def test_same_membrane_potential_on_both_backends(results, population, tolerance
     assert v_tf.shape == v_jax.shape == (1201, len(tf_run[population + "_spikes"]))
     assert np.abs(v_tf - v_jax).max() < tolerance
     assert np.sqrt(np.mean((v_tf - v_jax) ** 2)) < tolerance / 10
+
+
+def test_same_izhikevich_recovery_variable_on_both_backends(results):
+    tf_run, jax_run = results
+    u_tf, u_jax = (np.array(r["izh_u"]) for r in (tf_run, jax_run))
+    assert np.ptp(u_tf) > 1.0  # u moved (spikes add d)
+    np.testing.assert_allclose(u_tf, u_jax, atol=1e-2)
 
 
 def test_same_plastic_weights_on_both_backends(results):

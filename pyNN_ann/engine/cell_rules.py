@@ -20,6 +20,10 @@ to the whole cell vector at once (unused rules have neutral constants):
   crossing of ``threshold`` and v is left to the surrogate (Hodgkin-Huxley).
 * spike-triggered conductances g_s, g_r (nS): jump by q_sfa, q_rr at each spike,
   decay with tau_sfa, tau_rr.
+* Izhikevich cells (``surrogates/izhikevich.py``) have their own spike and reset
+  rule (``izhikevich.spike_and_reset``: v_reset is c, izh_a, izh_b, izh_d are a, b,
+  d, u is kept in the state slot of w); the rules above are made neutral for them
+  (no threshold, no reset, no kernels: their synapses are voltage jumps).
 * the adaptation current w (nA) of the EIF types: tau_w dw/dt = a (v - v_rest) - w
   over each step (v at the step's midpoint), w += b at each spike. For the
   exponential types a spike is v >= v_spike (v_thresh when delta_T is 0).
@@ -40,7 +44,7 @@ COLUMNS = ("threshold", "v_reset", "tau_refrac", "reset", "delta", "conductance"
            "cm", "tau_m", "v_rest", "e_rev_sfa", "e_rev_rr", "q_sfa", "q_rr",
            "decay_s", "decay_r", "mean_s", "mean_r",
            "delta_T", "v_thresh", "a", "b", "decay_w",
-           "lambda0", "delta_v", "v_t_star")
+           "lambda0", "delta_v", "v_t_star", "izh_a", "izh_b", "izh_d")
 NEUTRAL = {"cm": 1.0, "tau_m": 1.0, "decay_E": 1.0, "decay_I": 1.0, "decay_s": 1.0,
            "decay_r": 1.0, "kick_g_E": 1.0, "kick_g_I": 1.0, "mean_g_E": 1.0,
            "mean_g_I": 1.0, "mean_s": 1.0, "mean_r": 1.0, "decay_w": 1.0, "delta_v": 1.0}
@@ -146,3 +150,16 @@ def if_rest_inputs(parameters, synapses, v=None, w=0.0, exponential=False):
         return v_inf, rate
     return (v_inf, rate) + tuple(np.broadcast_to(np.asarray(parameters[k], float), zero.shape)
                                  for k in ("delta_T", "v_thresh", "tau_m"))
+
+
+def izhikevich_columns(parameters, dt):
+    """Columns of Izhikevich cells (PyNN parameters a, b, c, d, i_offset): delta
+    synapses, and the generic threshold and reset switched off (the cells' own rule,
+    ``izhikevich.spike_and_reset``, runs in the loop)."""
+    p = {k: np.asarray(v, dtype=float) for k, v in parameters.items()}
+    size = len(np.atleast_1d(p["a"]))
+    cols = {k: np.full(size, NEUTRAL.get(k, 0.0)) for k in COLUMNS}
+    cols.update(threshold=1e9, reset=0.0, delta=1.0, kick_g_E=0.0, kick_g_I=0.0,
+                mean_g_E=0.0, mean_g_I=0.0, v_reset=p["c"], i_ext=p["i_offset"],
+                izh_a=p["a"], izh_b=p["b"], izh_d=p["d"])
+    return {k: np.broadcast_to(np.asarray(v, dtype=float), (size,)) for k, v in cols.items()}

@@ -26,7 +26,7 @@ from types import SimpleNamespace
 
 from keras import ops
 
-from ..surrogates import if_family
+from ..surrogates import if_family, izhikevich
 from . import backend as B
 from . import counter_rng
 from . import escape_noise
@@ -51,7 +51,8 @@ class ChunkRunner:
     """Builds and runs the compiled chunk function for one network layout.
 
     ``models`` is a list of (cell, start, stop, kind): the surrogate batches in cell
-    space; kind "membrane" (integrate-and-fire, inputs from ``if_family``) or "hh".
+    space; kind "membrane" (integrate-and-fire, inputs from ``if_family``),
+    "izhikevich" (its own spike and reset rule, ``izhikevich``) or "hh".
     ``signals`` is a list of (variable, global cell indices, sampling_steps);
     ``spike_index`` the global neuron indices whose spikes are kept; ``senders``
     the (start, stop, max fan-out) of each group of presynaptic neurons; ``stdp``
@@ -143,6 +144,7 @@ class ChunkRunner:
             eta, v_t = escape_noise.at_step_start(state, c)
             i_adapt = i_adapt + eta
         new_v, new_models, monitor_a, monitor_b = [], [], [], []
+        own_rule = {}  # start -> (u, spikes) of cells with their own spike/reset rule
         for (cell, start, stop, kind), ms in zip(self.models, state["models"]):
             sl = slice(start, stop)
             ones = ops.ones_like(v[sl])
@@ -163,12 +165,24 @@ class ChunkRunner:
                 inputs = ops.stack(columns + [v[sl], ones], axis=1)
                 monitor_a.append(rate)
                 monitor_b.append(ops.abs(v_inf - v[sl]))
+            elif kind == izhikevich.KIND:  # u is kept in w; jumps are already in v
+                current = izhikevich.current(i_ext[sl])
+                inputs = ops.stack([current, state["w"][sl], c["izh_a"][sl], c["izh_b"][sl],
+                                    0.0 * ones, v[sl], ones], axis=1)
+                monitor_a.append(-v[sl])
+                monitor_b.append(ops.abs(state["w"][sl]))
             else:
                 inputs = ops.stack([g_exc[sl], g_inh[sl], c["e_rev_E"][sl], c["e_rev_I"][sl],
                                     i_ext[sl], v[sl], ones], axis=1)
                 monitor_a.append(g_exc[sl])
                 monitor_b.append(g_inh[sl])
             out, (_, buf, h, cc) = cell(inputs, list(ms))
+            if kind == izhikevich.KIND:  # its own spike and reset rule, and u
+                v_end, u_end, spiked = izhikevich.spike_and_reset(
+                    v[sl], out[:, 0], state["w"][sl], current, c["izh_a"][sl],
+                    c["izh_b"][sl], c["v_reset"][sl], c["izh_d"][sl], self.dt, xp=ops)
+                out = v_end[:, None]
+                own_rule[start] = (u_end, spiked)
             new_v.append(out[:, 0])
             new_models.append((out, buf, h, cc))
         v_pred = ops.concatenate(new_v, 0) if new_v else v
@@ -208,6 +222,11 @@ class ChunkRunner:
                  "g_r": state["g_r"] * c["decay_r"] + fired * c["q_rr"],
                  "peak_a": peak(state["peak_a"], monitor_a),
                  "peak_b": peak(state["peak_b"], monitor_b)}
+        if own_rule:  # generic rules are neutral for these cells: take theirs
+            parts = [own_rule.get(start, (state["w"][start:stop], spikes[start:stop]))
+                     for _, start, stop, _ in self.models]
+            state["w"] = ops.concatenate([u for u, _ in parts], 0)
+            spikes = ops.concatenate([spiked for _, spiked in parts], 0)
         return state, spikes
 
     def _sources(self, k1, const, events):
@@ -368,7 +387,7 @@ class ChunkRunner:
                 state = dict(state, stdp=stdp_state)
             values = {"v": state["v"], "gsyn_exc": state["g_exc"],
                       "gsyn_inh": state["g_inh"], "g_s": state["g_s"], "g_r": state["g_r"],
-                      "w": state["w"]}
+                      "w": state["w"], "u": state["w"]}
             if self.escape:
                 values.update(escape_noise.recorded(state, const))
             new_buffers = []

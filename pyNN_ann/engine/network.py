@@ -11,7 +11,7 @@ import numpy as np
 from keras import ops
 from tqdm.auto import tqdm
 
-from ..surrogates import if_family, registry
+from ..surrogates import if_family, izhikevich, registry
 from . import backend as B
 from . import cell_rules, currents, renewal, stdp, stdp_tables
 from . import short_term_plasticity as stp
@@ -21,9 +21,10 @@ from .loop import ChunkRunner
 from .recording import SignalBuffer, SpikeBuffer
 
 RECEPTORS = ("excitatory", "inhibitory")
-SIGNALS = ("v", "gsyn_exc", "gsyn_inh", "g_s", "g_r", "w", "i_eta", "v_t")
+SIGNALS = ("v", "gsyn_exc", "gsyn_inh", "g_s", "g_r", "w", "u", "i_eta", "v_t")
 STATE_OF_SIGNAL = {"v": "v", "gsyn_exc": "g_exc", "gsyn_inh": "g_inh", "g_s": "g_s",
-                   "g_r": "g_r", "w": "w"}  # i_eta, v_t: sums over eta, gamma
+                   "g_r": "g_r", "w": "w",
+                   "u": "w"}  # Izhikevich's u is kept in w; i_eta, v_t: sums over eta, gamma
 TIMED_PARTS = ("prepare", "compile", "loop", "host")
 CELL_STATE = ("v", "g_exc", "g_inh", "x_exc", "x_inh", "g_s", "g_r", "w", "refrac")
 COMPONENT_STATE = ("eta", "gamma")  # GIF cells: (cells x K), K per group
@@ -113,6 +114,8 @@ class Engine:
             surrogate.check_initial(name, values)
         group = _Group("cells", size, parameters, initial, celltype, synapses)
         group.initial.setdefault("v", np.full(size, -65.0))
+        if surrogate.kind == izhikevich.KIND:  # PyNN's default initial u
+            group.initial.setdefault("u", np.full(size, -14.0))
         self.groups.append(group)
         self._reset_group_state(group)
         return len(self.groups) - 1
@@ -229,6 +232,7 @@ class Engine:
         sid = self.synapses.add(np.asarray(pre_index), np.asarray(post_index),
                                 weight, delay_steps)
         self._syn_meta.append((pre_gid, post_gid, receptor))
+        self._surrogate(post.celltype)[0].check_weights(receptor, weight)
         if dynamics is not None:
             self._add_dynamics(sid, dynamics)
         return sid
@@ -297,6 +301,8 @@ class Engine:
         p = self.synapses.projections[sid]
         values = np.broadcast_to(np.asarray(values, dtype=float), p["weight"].shape)
         if name == "weight":  # also the value that reset() restores
+            _, post_gid, receptor = self._syn_meta[sid]
+            self._surrogate(self.groups[post_gid].celltype)[0].check_weights(receptor, values)
             p["weight"] = values.astype(np.float64)
             if "stdp" in p:
                 p["stdp"]["state"]["w"] = p["weight"].copy()
@@ -437,7 +443,9 @@ class Engine:
     def _initial_state(self, group):
         surrogate, cell = self._surrogate(group.celltype)
         inputs = None
-        if surrogate.is_membrane:  # its memory starts as if at rest for ever
+        if surrogate.kind == izhikevich.KIND:  # at its initial state for ever
+            inputs = izhikevich.rest_inputs(group.parameters, group.initial)
+        elif surrogate.is_membrane:  # its memory starts as if at rest for ever
             inputs = np.stack(cell_rules.if_rest_inputs(
                 group.parameters, group.synapses, group.initial["v"],
                 group.initial.get("w", 0.0), surrogate.kind == "exp_membrane"),
@@ -446,8 +454,9 @@ class Engine:
         state = {"v": v0[:, 0].astype(np.float32), "buffer": buf, "h": h, "c": c}
         zero = np.zeros(group.size, np.float32)
         for key, name in (("g_exc", "gsyn_exc"), ("g_inh", "gsyn_inh"), ("g_s", "g_s"),
-                          ("g_r", "g_r"), ("w", "w")):
-            state[key] = group.initial.get(name, zero).astype(np.float32)
+                          ("g_r", "g_r"), ("w", "w"), ("w", "u")):
+            if name in group.initial or key not in state:
+                state[key] = group.initial.get(name, zero).astype(np.float32)
         state.update(x_exc=zero.copy(), x_inh=zero.copy(), refrac=zero.copy())
         k = cell_rules.components(group.parameters)
         state.update({key: np.zeros((group.size, k), np.float32) for key in COMPONENT_STATE})
@@ -559,7 +568,9 @@ class Engine:
             sl = slice(off, off + group.size)
             if group.kind == "cells":
                 surrogate, _ = self._surrogate(group.celltype)
-                if surrogate.is_membrane:
+                if surrogate.kind == izhikevich.KIND:
+                    mine = cell_rules.izhikevich_columns(group.parameters, self.dt)
+                elif surrogate.is_membrane:
                     mine = cell_rules.if_columns(group.parameters, group.synapses, self.dt)
                 else:
                     mine = cell_rules.hh_columns(surrogate, group.parameters, self.dt)

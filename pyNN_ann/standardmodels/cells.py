@@ -12,17 +12,17 @@ from pyNN.errors import InvalidParameterValueError
 from pyNN.standardmodels import build_translations, cells
 
 from .. import simulator
-from ..surrogates import if_family
+from ..surrogates import if_family, izhikevich
 from . import unavailable
 
 __all__ = [
     "HH_cond_exp", "IF_curr_alpha", "IF_curr_exp", "IF_curr_delta", "IF_cond_alpha",
     "IF_cond_exp", "IF_cond_exp_gsfa_grr", "IF_facets_hardware1", "EIF_cond_exp_isfa_ista",
-    "EIF_cond_alpha_isfa_ista", "GIF_cond_exp",
+    "EIF_cond_alpha_isfa_ista", "GIF_cond_exp", "Izhikevich",
     "SpikeSourcePoisson", "SpikeSourceArray", "SpikeSourceGamma",
     "SpikeSourcePoissonRefractory", "SpikeSourceInhGamma",
     # placeholders: constructing them raises NotImplementedError
-    "Izhikevich", "PointNeuron",
+    "PointNeuron",
 ]
 
 
@@ -176,6 +176,15 @@ class GIF_cond_exp(_IntegrateAndFire, cells.GIF_cond_exp):
             gid, {name: self._engine_values(name, v) for name, v in updates.items()}, index)
 
 
+class Izhikevich(SurrogateCellType, cells.Izhikevich):
+    __doc__ = cells.Izhikevich.__doc__
+    translations = _identity_translations(cells.Izhikevich)
+    # delta synapses: a spike of weight w (mV) makes v jump by w (inhibitory w < 0)
+    receptor_types = ("excitatory", "inhibitory")
+    surrogate = izhikevich.MODEL
+    engine_state_variables = ("v", "u")
+
+
 class SpikeSourcePoisson(cells.SpikeSourcePoisson):
     __doc__ = cells.SpikeSourcePoisson.__doc__
     translations = _identity_translations(cells.SpikeSourcePoisson)
@@ -251,9 +260,8 @@ def _no_surrogate(name):
     return unavailable(
         name,
         f"has no trained surrogate for {name} yet; available cell types: HH_cond_exp, "
-        "the integrate-and-fire types IF_* and the spike sources (see "
+        "the integrate-and-fire types IF_* and EIF_*, Izhikevich and the spike sources (see "
         "list_standard_models())")
 
 
-Izhikevich = _no_surrogate("Izhikevich")
 PointNeuron = _no_surrogate("PointNeuron")

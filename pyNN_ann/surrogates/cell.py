@@ -102,7 +102,7 @@ class StreamingSurrogateCell(keras.layers.Layer):
     def call(self, inputs, states):
         v_state, buffer, h, c = states
         v_true, teacher = inputs[:, -2], inputs[:, -1]
-        v = teacher * v_true + (1.0 - teacher) * v_state[:, 0]
+        v = self.step_start(teacher * v_true + (1.0 - teacher) * v_state[:, 0], inputs)
         f = self.step_features(v, inputs)
         buffer = ops.concatenate([buffer[:, self.N_FEATURES:], f], axis=-1)
         z = ops.tanh(ops.matmul(buffer, self.conv_kernel) + self.conv_bias)
@@ -113,6 +113,10 @@ class StreamingSurrogateCell(keras.layers.Layer):
         h = ops.sigmoid(o_g) * ops.tanh(c)
         v_next = v[:, None] + self.increment(v, inputs, h)
         return v_next, [v_next, buffer, h, c]
+
+    def step_start(self, v, inputs):
+        """v at the step's start from the carried or teacher v (here: itself)."""
+        return v
 
     def increment(self, v, inputs, h):
         """v_{k+1} - v_k (batch, 1) from the LSTM output ``h``."""
@@ -207,3 +211,62 @@ class ExponentialMembraneSurrogateCell(MembraneSurrogateCell):
         euler, _ = self._euler(v, inputs)
         factor = 1.0 + ops.matmul(h, self.head_kernel)[:, 0] + self.head_bias[0]
         return (euler * factor)[:, None]
+
+
+@keras.saving.register_keras_serializable(package="pyNN_ann")
+class IzhikevichSurrogateCell(StreamingSurrogateCell):
+    """The streaming surrogate of the Izhikevich membrane (see ``izhikevich``): one
+    step v_k -> v_{k+1} below the spike peak.
+
+    Inputs per step: the injected current I (mV/ms), u (mV/ms), the parameters a and
+    b, and the synaptic jump (mV) applied at the step's start (the engine applies
+    jumps itself and passes 0; training rollouts need it). Features: the known
+    increment (see ``_euler``; asinh-compressed: it grows by orders of magnitude on
+    the upstroke), the slope dF/dv dt of the vector field F (which gives v), and u's
+    change over the step a (b v - u) dt. Output: the (positive) factor on the known
+    increment, so fixed points are exact. Spike, reset and u are engine rules.
+    """
+
+    INPUTS = ("i", "u", "a", "b", "jump", "v_true", "teacher")
+    N_FEATURES = 3
+    DEFAULT_NORM = {"dt": 0.1, "dv_scale": 1.0, "slope_scale": 0.2, "du_scale": 0.01}
+
+    def step_start(self, v, inputs):
+        """v after the synaptic jumps (the engine applies them itself: jump 0)."""
+        return v + inputs[:, 4]
+
+    def _euler(self, v, inputs):
+        """The known increment the factor multiplies: forward Euler (``order`` 1), or
+        (``order`` 2) the second-order Taylor step of the coupled system,
+        F dt + dt^2 / 2 (F dF/dv - du/dt), whose zeros are the system's fixed points
+        rather than the v-nullcline (where u still moves v)."""
+        dt = self.norm["dt"]
+        field = 0.04 * v * v + 5.0 * v + 140.0 - inputs[:, 1] + inputs[:, 0]
+        if self.norm.get("order", 1) == 1:
+            return field * dt
+        du = inputs[:, 2] * (inputs[:, 3] * v - inputs[:, 1])
+        return field * dt + 0.5 * dt * dt * ((0.08 * v + 5.0) * field - du)
+
+    def step_features(self, v, inputs):
+        n = self.norm
+        du = inputs[:, 2] * (inputs[:, 3] * v - inputs[:, 1]) * n["dt"]
+        return ops.stack([ops.arcsinh(self._euler(v, inputs) / n["dv_scale"]),
+                          (0.08 * v + 5.0) * n["dt"] / n["slope_scale"],
+                          du / n["du_scale"]], axis=-1)
+
+    #: v is capped here (mV): beyond the spike peak (30 mV) the engine resets the cell;
+    #: the cap keeps training rollouts that spike early (and are not reset) finite
+    V_CAP = 40.0
+
+    def increment(self, v, inputs, h):
+        """Euler increment x exp(output): the factor stays positive, so a step never
+        reverses the known flow (the upstroke cannot stall)."""
+        z = ops.clip(ops.matmul(h, self.head_kernel)[:, 0] + self.head_bias[0], -5.0, 5.0)
+        step = self._euler(v, inputs) * ops.exp(z)
+        return ops.minimum(step, ops.maximum(self.V_CAP - v, 0.0))[:, None]
+
+    def rest_inputs(self, v_init):
+        """Cells at v_init with u = 0.2 v_init, no current, a = 0.02, b = 0.2 (the
+        engine passes each cell's own rest inputs instead)."""
+        zero = ops.zeros_like(v_init)
+        return ops.stack([zero, 0.2 * v_init, zero + 0.02, zero + 0.2, zero], axis=1)

@@ -28,7 +28,9 @@ DEFAULT_DT = 0.1  # ms: the step of the models in the plain ``models/<celltype>/
 
 _MONITORED = {"g_exc": ("g_exc", "uS"), "g_inh": ("g_inh", "uS"),
               "rate": ("the membrane rate constant (total conductance / cm)", "1/ms"),
-              "drive": ("the distance |v_inf - v| to the instantaneous steady state", "mV")}
+              "drive": ("the distance |v_inf - v| to the instantaneous steady state", "mV"),
+              "v_depth": ("the hyperpolarisation -v", "mV"),
+              "u_abs": ("the recovery variable |u|", "mV/ms")}
 
 
 class OutOfDomainError(InvalidParameterValueError):
@@ -125,7 +127,7 @@ class Surrogate:
     @property
     def kind(self):
         """Surrogate kind: "membrane", "exp_membrane" (integrate-and-fire families,
-        see ``if_family``) or "hh"."""
+        see ``if_family``), "izhikevich" (see ``izhikevich``) or "hh"."""
         return self.metadata.get("kind", "hh")
 
     @property
@@ -136,6 +138,8 @@ class Surrogate:
     @property
     def monitored_inputs(self):
         """Names of the two inputs whose largest values the engine reports per run."""
+        if self.kind == "izhikevich":
+            return ("v_depth", "u_abs")
         return ("rate", "drive") if self.is_membrane else ("g_exc", "g_inh")
 
     def build_cell(self):
@@ -209,6 +213,26 @@ class Surrogate:
                     "surrogate was trained with; its output there is an extrapolation "
                     "(reduce the synaptic drive or train with a stronger input regime).",
                     InputRangeWarning, stacklevel=4)
+
+    def check_weights(self, receptor, weights):
+        """Warn when most synapses of a projection are weaker than any the surrogate was
+        trained with (``domain["synaptic_weights"]``, uS): many weak inputs make a
+        smooth, dense drive the training data did not contain."""
+        trained = self.metadata["domain"].get("synaptic_weights", {}).get(receptor)
+        weights = np.abs(np.asarray(weights, dtype=float).ravel())
+        if trained is None or not len(weights):
+            return
+        weak = weights < trained[0] * (1 - 1e-6)
+        if weak.mean() > 0.5:
+            warnings.warn(
+                f"{self.celltype}: {int(weak.sum())} of {len(weights)} {receptor} synapses "
+                f"of a projection have weights below {trained[0]:.3g} uS (median "
+                f"{float(np.median(weights)):.3g} uS), the smallest the surrogate was trained "
+                f"with (trained: {trained[0]:.3g}-{trained[1]:.3g} uS); a drive made of many "
+                "weak inputs is outside its training data and its accuracy there is not "
+                "validated (docs/results.md). Train a surrogate with a weak-input regime "
+                f"(pyNN_ann/surrogates/training/specs.py, `pynn-ann train {self.celltype}`).",
+                InputRangeWarning, stacklevel=5)
 
     def synaptic_inputs(self, parameters):
         """Per-cell constants the engine needs: reversal potentials, synaptic time

@@ -8,7 +8,9 @@ Reference (and anchor) results are cached on disk, keyed by protocol.
 
 Tested simulators are named ``ann`` (pyNN.ann at ``--dt``) or
 ``<backend>-dt<step>`` (fixed step, e.g. ``neuron-dt0.1``, ``nest-dt0.1``) or
-``neuron-cvode`` (the reference itself: a sanity check, Γ = 1).
+``neuron-cvode`` (the reference itself: a sanity check, Γ = 1) or
+``neuron-cvode<tol>`` (CVODE at rtol = atol = tol, e.g. ``neuron-cvode1e-8``: how far
+the reference itself moves when it is made more precise).
 
 Stochastic types (GIF_cond_exp) are validated statistically, over repeated trials
 against pyNN.nest: ``validation/stochastic.py`` (``pynn-ann validate GIF_cond_exp
@@ -42,6 +44,9 @@ def parse_simulator(label, dt):
         return "ann", {}, dt, False
     if label == "neuron-cvode":
         return "neuron", dict(CONVERGED_NEURON), None, True
+    if label.startswith("neuron-cvode"):  # another tolerance, e.g. neuron-cvode1e-8
+        tol = float(label[len("neuron-cvode"):])
+        return "neuron", dict(CONVERGED_NEURON, rtol=tol, atol=tol), None, True
     backend, _, step = label.partition("-dt")
     if not step:
         raise ValueError(f"unknown simulator label {label!r} (ann, neuron-dt0.1, ...)")

@@ -73,6 +73,10 @@ def assemble(parts):
             out[f"{key}_times"].append(np.concatenate(trains))
         for k, v in protocol.parameters.items():
             params.setdefault(k, []).append(v)
+        for k, v in protocol.initial.items():  # other state variables: initial, recorded
+            out.setdefault(f"initial_{k}", []).append(v)
+            if k in result:
+                out.setdefault(k, []).append(result[k].astype(np.float32))
     data = {k: np.concatenate(v) for k, v in out.items()}
     data.update({f"param_{k}": np.concatenate(v) for k, v in params.items()})
     data["dt"] = parts[0][0].dt

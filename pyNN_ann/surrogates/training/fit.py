@@ -13,7 +13,7 @@ import time
 import numpy as np
 from scipy.signal import lfilter
 
-from .. import if_family
+from .. import if_family, izhikevich
 
 
 def surrogate_inputs(data, spec):
@@ -26,6 +26,8 @@ def surrogate_inputs(data, spec):
     """
     p = {k[len("param_"):]: data[k] for k in data if k.startswith("param_")}
     v = data["v"]
+    if hasattr(spec, "surrogate_inputs"):  # a cell type that prepares its own
+        return spec.surrogate_inputs(data)
     if getattr(spec, "model", None) in (if_family.MODEL, if_family.EIF_MODEL):
         return if_inputs(data, p) + (if_clamp(data, p),)
     i_ext = p["i_offset"] + p["g_leak"] * (p["e_rev_leak"] - spec.reference_leak)
@@ -150,10 +152,11 @@ def normalisation(inputs, v, clamp, spec, dt=0.1):
 class WindowSampler:
     """Random training windows with a teacher-forcing schedule."""
 
-    def __init__(self, inputs, v, clamp, length, warmup, rng, rest_init):
+    def __init__(self, inputs, v, clamp, length, warmup, rng, rest_init, weights=None):
         self.inputs, self.v, self.clamp = inputs, v, clamp
         self.length, self.warmup, self.rng = length, warmup, rng
         self.rest_init = rest_init  # True: memory starts from rest inputs (HH)
+        self.weights = weights  # None or per-sample loss weights (cells x samples)
 
     def batch(self, size, horizon, p_start=0.2):
         n_cells, n_samples = self.v.shape
@@ -176,6 +179,8 @@ class WindowSampler:
             if self.clamp is not None:
                 forced[b] = self.clamp[c, sl]
                 mask[b, self.clamp[c, s + 1:s + L + 1]] = 0.0
+            if self.weights is not None:
+                mask[b] *= self.weights[c, s + 1:s + L + 1]
             if not from_zero[b]:
                 teacher[b, :self.warmup] = 1.0
                 mask[b, :self.warmup] = 0.0
@@ -206,9 +211,11 @@ def train(cell, data, spec, epochs=30, batches_per_epoch=100, batch_size=64, len
     rng = np.random.default_rng(seed)
     keras.utils.set_random_seed(seed)
     inputs, v, clamp = surrogate_inputs(data, spec)
+    weights = spec.loss_weights(inputs, v, clamp) if hasattr(spec, "loss_weights") else None
     sampler = WindowSampler(inputs, v, clamp, length, warmup, rng,
                             rest_init=getattr(spec, "model", None) not in (
-                                if_family.MODEL, if_family.EIF_MODEL))
+                                if_family.MODEL, if_family.EIF_MODEL, izhikevich.MODEL),
+                            weights=weights)
     total = epochs * batches_per_epoch
     lr = keras.optimizers.schedules.CosineDecay(learning_rate, total, alpha=0.05)
     optimizer = keras.optimizers.Adam(lr, clipnorm=1.0)

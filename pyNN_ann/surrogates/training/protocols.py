@@ -32,6 +32,8 @@ class Protocol:
     delay: float = 1.0
     seed: int = 0
     meta: dict = field(default_factory=dict)
+    initial: dict = field(default_factory=dict)  # other state variables: name -> array
+
 
     @property
     def size(self):
@@ -47,7 +49,8 @@ class Protocol:
             exc_spikes=[self.exc_spikes[i] for i in index],
             inh_spikes=[self.inh_spikes[i] for i in index],
             exc_weight=self.exc_weight[index], inh_weight=self.inh_weight[index],
-            delay=self.delay, seed=self.seed, meta=dict(self.meta))
+            delay=self.delay, seed=self.seed, meta=dict(self.meta),
+            initial={k: v[index] for k, v in self.initial.items()})
 
     def repeat(self, trials):
         """Each cell ``trials`` times in a row (cell c, trial t at c * trials + t): the
@@ -66,7 +69,8 @@ class Protocol:
             exc_counts=[len(s) for s in self.exc_spikes],
             exc_times=np.concatenate(self.exc_spikes) if self.size else [],
             inh_counts=[len(s) for s in self.inh_spikes],
-            inh_times=np.concatenate(self.inh_spikes) if self.size else [])
+            inh_times=np.concatenate(self.inh_spikes) if self.size else [],
+            **{f"initial_{k}": v for k, v in self.initial.items()})
 
     @classmethod
     def load(cls, path):
@@ -84,7 +88,8 @@ class Protocol:
             v_init=d["v_init"], exc_spikes=split(d["exc_counts"], d["exc_times"]),
             inh_spikes=split(d["inh_counts"], d["inh_times"]),
             exc_weight=d["exc_weight"], inh_weight=d["inh_weight"],
-            delay=float(d["delay"]), seed=int(d["seed"]))
+            delay=float(d["delay"]), seed=int(d["seed"]),
+            initial={k[len("initial_"):]: d[k] for k in d.files if k.startswith("initial_")})
 
 
 def _log_uniform(rng, low, high, size=None):
@@ -141,6 +146,10 @@ def random_protocol(celltype_spec, size, duration, dt=0.1, seed=0, regime="stand
         rate_i = np.minimum(g_i / (w_i * params["tau_syn_I"]) * 1000.0, r["max_rate"])
     exc = [modulated_poisson(rng, rate_e[k], duration, dt) for k in range(size)]
     inh = [modulated_poisson(rng, rate_i[k], duration, dt) for k in range(size)]
+    initial = {}
+    if hasattr(celltype_spec, "sample_initial"):  # state variables besides v
+        initial = celltype_spec.sample_initial(rng, params, v_init, size)
     return Protocol(celltype=celltype_spec.name, duration=duration, dt=dt,
                     parameters=params, v_init=v_init, exc_spikes=exc, inh_spikes=inh,
-                    exc_weight=w_e, inh_weight=w_i, seed=seed, meta={"regime": regime})
+                    exc_weight=w_e, inh_weight=w_i, seed=seed, meta={"regime": regime},
+                    initial=initial)

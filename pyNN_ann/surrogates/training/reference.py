@@ -38,7 +38,7 @@ def run_protocol(sim, protocol, timestep=None, record_gsyn=False, **setup_kwargs
     sim.setup(timestep=dt, min_delay=dt if nest else protocol.delay, **setup_kwargs)
     celltype = _recordable_celltype(sim, protocol.celltype)
     cells = sim.Population(protocol.size, celltype(**_pynn_parameters(protocol.parameters)))
-    cells.initialize(v=protocol.v_init)
+    cells.initialize(v=protocol.v_init, **protocol.initial)
     index = np.arange(protocol.size)
     for trains, weights, receptor in ((protocol.exc_spikes, protocol.exc_weight, "excitatory"),
                                       (protocol.inh_spikes, protocol.inh_weight, "inhibitory")):
@@ -51,6 +51,7 @@ def run_protocol(sim, protocol, timestep=None, record_gsyn=False, **setup_kwargs
                 conn_list, column_names=["weight", "delay"]), sim.StaticSynapse(),
                 receptor_type=receptor)
     variables = ["spikes", "v"] + (["gsyn_exc", "gsyn_inh"] if record_gsyn else [])
+    variables += [name for name in protocol.initial if name in celltype.recordable]
     cells.record(variables, sampling_interval=protocol.dt)
     sim.run(protocol.duration)
     seg = cells.get_data().segments[0]
@@ -103,11 +104,20 @@ def _by_shift(trains, limit):
         yield limit, early
 
 
+#: the grid is sampled this much (ms) before each grid time: events that NEURON
+#: delivers at a grid time (voltage jumps of delta synapses) land within a rounding
+#: error either side of it, and the sample must hold the value before them, as the
+#: engine records it (its step k adds the arrivals due at t_k after sampling v(t_k))
+GRID_EPSILON = 1e-9
+
+
 def _to_grid(times, values, grid):
-    """Resample variable-step samples (times x cells) onto ``grid`` (cells x samples)."""
+    """Resample variable-step samples (times x cells) onto ``grid`` (cells x samples),
+    taking for each grid time the value just before it (``GRID_EPSILON``)."""
     from scipy.interpolate import PchipInterpolator
     times, first = np.unique(times, return_index=True)
-    return PchipInterpolator(times, values[first], axis=0)(grid).T
+    at = np.maximum(np.asarray(grid) - GRID_EPSILON, times[0])
+    return PchipInterpolator(times, values[first], axis=0)(at).T
 
 
 def save_result(path, result):

@@ -15,7 +15,7 @@ def run_on_engine(protocol, model_dir=None, seed=0):
         engine._cells[protocol.celltype] = (surrogate, surrogate.build_cell())
     n = protocol.size
     cells = engine.add_surrogate_group(protocol.celltype, n, protocol.parameters,
-                                       {"v": protocol.v_init})
+                                       dict(protocol.initial, v=protocol.v_init))
     index = np.arange(n)
     for trains, weights, receptor in ((protocol.exc_spikes, protocol.exc_weight, "excitatory"),
                                       (protocol.inh_spikes, protocol.inh_weight, "inhibitory")):

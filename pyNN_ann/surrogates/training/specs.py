@@ -6,7 +6,7 @@ time; at run time only the metadata is consulted.
 
 import numpy as np
 
-from .. import if_family
+from .. import if_family, izhikevich
 
 
 class HHCondExpSpec:
@@ -40,6 +40,12 @@ class HHCondExpSpec:
     reference = "neuron-cvode"  # the converged reference (validation label)
     # reference cells simulated per regime by `pynn-ann train`, and their seeds
     training_sets = (("standard", 340, 1), ("high_conductance", 340, 2))
+
+    def weight_range(self):
+        """{receptor: [smallest, largest]} synaptic weight (uS) of the training sets."""
+        regimes = [self.input_regimes[name] for name, _, _ in self.training_sets]
+        return {receptor: [min(r[key][0] for r in regimes), max(r[key][1] for r in regimes)]
+                for receptor, key in (("excitatory", "w_exc"), ("inhibitory", "w_inh"))}
 
     def sample_parameters(self, rng, size, training=False):
         p = {k: np.full(size, v) for k, v in self.fixed.items()}
@@ -251,3 +257,84 @@ SPECS.update({name: IFSpec(name, cells, seed) for name, cells, seed in (
     ("IF_curr_alpha", 80, 14), ("IF_cond_exp_gsfa_grr", 60, 13),
     ("IF_facets_hardware1", 40, 17), ("IF_curr_delta", 0, 15))})
 SPECS["GIF_cond_exp"] = GIFSpec()
+
+
+class IzhikevichSpec:
+    """PyNN's Izhikevich type (``surrogates/izhikevich.py``), delta synapses (mV).
+
+    Parameters: Izhikevich's classic classes (RS, IB, CH, FS, LTS, TC, RZ), PyNN's
+    defaults and the PyNN examples' values, and draws across the whole declared box
+    (a, b, c, d, i_offset). Inputs: excitatory and inhibitory Poisson trains of
+    voltage jumps whose mean drive (mV/ms) spans rest, fluctuation-driven and tonic
+    firing, plus i_offset.
+    """
+
+    name = model = izhikevich.MODEL
+    reference = "neuron-cvode"
+    # mean excitatory drive (mV/ms) and the inhibitory one as a fraction of it;
+    # "strong" (training only) reaches the high rates and large u of strongly driven
+    # cells with large d
+    input_regimes = {"standard": {"mean_e": (0.3, 20.0), "inh_fraction": (0.1, 1.0)},
+                     "strong": {"mean_e": (5.0, 40.0), "inh_fraction": (0.1, 0.5)}}
+    v_init_range = (-78.0, -52.0)
+    training_sets = (("standard", 300, 21), ("strong", 80, 22))
+    # exact (a, b, c, d): the classes, PyNN's default and examples/Izhikevich.py
+    named = dict(izhikevich.CLASSES, default=(0.02, 0.2, -65.0, 2.0),
+                 example=(0.02, 0.2, -65.0, 6.0))
+    max_rate = 5000.0  # Hz per input train (the grid holds one spike per step)
+
+    def sample_parameters(self, rng, size, training=False):
+        lo = {k: v[0] for k, v in izhikevich.DOMAIN.items()}
+        hi = {k: v[1] for k, v in izhikevich.DOMAIN.items()}
+        p = {"a": _log_uniform(rng, lo["a"], hi["a"], size),
+             "b": rng.uniform(lo["b"], hi["b"], size),
+             "c": rng.uniform(lo["c"], hi["c"], size),
+             "d": np.where(rng.random(size) < 0.25, _log_uniform(rng, 0.02, 1.0, size),
+                           rng.uniform(lo["d"], hi["d"], size))}
+        named = list(self.named.values())
+        pick = rng.integers(0, len(named), size)
+        use = rng.random(size) < 0.4
+        for k, name in enumerate(("a", "b", "c", "d")):
+            p[name] = np.where(use, np.array([named[j][k] for j in pick]), p[name])
+        kind = rng.random(size)
+        p["i_offset"] = np.where(kind < 0.3, 0.0, np.where(
+            kind < 0.8, rng.uniform(-0.005, 0.015, size),
+            rng.uniform(lo["i_offset"], hi["i_offset"], size)))
+        return p
+
+    def sample_v_init(self, rng, parameters, size):
+        return rng.uniform(*self.v_init_range, size)
+
+    def sample_initial(self, rng, parameters, v_init, size):
+        """u = -14 mV/ms, PyNN's default: pyNN.neuron ignores ``initialize(u=...)``
+        (the mechanism's INITIAL block sets u = uinit after PyNN's initialisation), so
+        the reference cannot start anywhere else. (Stated here so that u is recorded.)"""
+        return {"u": np.full(size, -14.0)}
+
+    def sample_inputs(self, rng, parameters, size, regime="standard"):
+        """Mean drive (mV/ms) and jump sizes (mV) of the excitatory and inhibitory
+        trains (the inhibitory ones negative)."""
+        r = self.input_regimes[regime]
+        mean_e = _log_uniform(rng, *r["mean_e"], size)
+        mean_i = -mean_e * _log_uniform(rng, *r["inh_fraction"], size)
+        w_e = _log_uniform(rng, 0.2, 6.0, size)
+        w_i = -_log_uniform(rng, 0.2, 6.0, size)
+        # at most max_rate: larger jumps for the strongest drives
+        w_e = np.maximum(w_e, mean_e / self.max_rate * 1000.0)
+        w_i = np.minimum(w_i, mean_i / self.max_rate * 1000.0)
+        return mean_e, mean_i, w_e, w_i
+
+    def kernel_integral(self, parameters, receptor):
+        """A jump of w mV adds w mV: the mean drive is rate x w."""
+        return np.ones_like(np.asarray(parameters["a"], dtype=float))
+
+    @staticmethod
+    def surrogate_inputs(data):
+        return izhikevich.training_inputs(data)
+
+    @staticmethod
+    def loss_weights(inputs, v, clamp):
+        return izhikevich.loss_weights(inputs, v, clamp)
+
+
+SPECS[izhikevich.MODEL] = IzhikevichSpec()

@@ -27,7 +27,8 @@ def main(argv=None):
     parser.add_argument("--data-dir", default="pynn_ann_data",
                         help="reference data are stored (and reused) here")
     parser.add_argument("--output", help="model directory (default: the package's)")
-    parser.add_argument("--units", type=int, help="LSTM units (HH 64, IF membrane 32)")
+    parser.add_argument("--units", type=int,
+                        help="LSTM units (HH 64, IF membrane and Izhikevich 32)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batches-per-epoch", type=int, default=50)
     parser.add_argument("--batch-size", type=int)
@@ -46,6 +47,9 @@ def main(argv=None):
                      schedule="0.2:0,0.4:5,0.6:20,1.0:50") if hh else
                 dict(units=32, epochs=40, batch_size=128, length=300,
                      schedule="0.3:0,0.6:10,1.0:50"))
+    if args.celltype == "Izhikevich":
+        from .train_izhikevich import DEFAULTS as defaults
+    defaults = dict(defaults)
     if args.dt < 0.1 - 1e-9 and not hh:  # finer grid: windows and horizons in ms as at 0.1
         defaults.update(length=600, schedule="0.3:0,0.6:100,1.0:500", duration=500.0)
     defaults.setdefault("duration", 2000.0)
@@ -63,6 +67,9 @@ def main(argv=None):
     if args.celltype in if_family.GIF_SYNAPSES:  # runs on the shared IF membrane
         raise SystemExit(f"{args.celltype} runs on the {if_family.MODEL} surrogate: "
                          f"`pynn-ann train {if_family.MODEL}`")
+    if args.celltype == "Izhikevich":
+        from .train_izhikevich import train_izhikevich
+        return train_izhikevich(args)
     if args.celltype not in SPECS:
         raise SystemExit(f"no training specification for {args.celltype}; "
                          f"known: {', '.join(list(SPECS) + sorted(set(if_family.MODELS.values())))}")
@@ -126,7 +133,8 @@ def train_hh(args):
         "celltype": args.celltype, "dt": float(data["dt"]),
         "spike_threshold": spec.spike_threshold, "reference_leak": spec.reference_leak,
         "domain": {"fixed": spec.fixed, "ranges": {k: list(v) for k, v in spec.ranges.items()},
-                   "initial": {"v": list(spec.v_init_range)}},
+                   "initial": {"v": list(spec.v_init_range)},
+                   "synaptic_weights": spec.weight_range()},
         "training": {"reference": "pyNN.neuron 9.0.2, CVODE rtol=atol=1e-6",
                      "cells": int(data["v"].shape[0]),
                      "regimes": [list(r) for r in spec.training_sets],

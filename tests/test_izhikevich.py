@@ -1,0 +1,175 @@
+"""PyNN's Izhikevich type on its membrane surrogate: loading, heterogeneous
+populations, the parameter domain, set() between runs, u and the reset rule, delta
+synapses, and the exact rules (crossing time, u) against the equations."""
+
+import numpy as np
+import pytest
+from pyNN.errors import InvalidParameterValueError
+from pyNN.random import NumpyRNG, RandomDistribution
+
+from pyNN_ann.surrogates import izhikevich, registry
+
+needs_model = pytest.mark.skipif("Izhikevich" not in registry.available(),
+                                 reason="no shipped Izhikevich surrogate")
+
+DT = 0.1
+
+
+def _drive(sim, pop, rate=2000.0, w_exc=1.0, w_inh=-1.0):
+    exc = sim.Population(pop.size, sim.SpikeSourcePoisson(rate=rate))
+    inh = sim.Population(pop.size, sim.SpikeSourcePoisson(rate=rate / 4))
+    sim.Projection(exc, pop, sim.OneToOneConnector(),
+                   sim.StaticSynapse(weight=w_exc, delay=1.0), receptor_type="excitatory")
+    sim.Projection(inh, pop, sim.OneToOneConnector(),
+                   sim.StaticSynapse(weight=w_inh, delay=1.0), receptor_type="inhibitory")
+
+
+def _signal(seg, name):
+    return seg.filter(name=name)[0].magnitude
+
+
+@needs_model
+def test_shipped_model_loads():
+    surrogate = registry.load("Izhikevich")
+    assert surrogate.kind == "izhikevich"
+    assert surrogate.dt == DT
+    assert surrogate.metadata["domain"]["ranges"]["a"] == izhikevich.DOMAIN["a"]
+    cell = surrogate.build_cell()
+    assert type(cell).__name__ == "IzhikevichSurrogateCell"
+    assert surrogate.metadata["flops_per_step"] < 20000
+
+
+@needs_model
+def test_heterogeneous_population_fires_and_resets(sim):
+    """Random a, b, c, d and i_offset in one population: every cell stays below the
+    spike peak, and after each spike v restarts from c and u has jumped by d."""
+    rng = NumpyRNG(seed=3)
+    pop = sim.Population(30, sim.Izhikevich(
+        a=RandomDistribution("uniform", (0.02, 0.1), rng=rng),
+        b=RandomDistribution("uniform", (0.2, 0.26), rng=rng),
+        c=RandomDistribution("uniform", (-65.0, -50.0), rng=rng),
+        d=RandomDistribution("uniform", (0.05, 8.0), rng=rng),
+        i_offset=RandomDistribution("uniform", (0.0, 0.01), rng=rng)))
+    _drive(sim, pop)
+    pop.record(["spikes", "v", "u"])
+    sim.run(500.0)
+    seg = pop.get_data().segments[0]
+    v, u = _signal(seg, "v"), _signal(seg, "u")
+    p = {k: np.broadcast_to(pop.get(k), (pop.size,)) for k in ("a", "b", "c", "d")}
+    assert sum(len(st) for st in seg.spiketrains) > 100
+    assert sum(len(st) > 0 for st in seg.spiketrains) > 20
+    assert np.all(v < izhikevich.V_PEAK) and np.all(np.isfinite(v)) and np.all(np.isfinite(u))
+    for i, st in enumerate(seg.spiketrains):
+        for t in np.asarray(st.magnitude)[:20]:
+            k = int(round(t / DT))
+            # v = c + the rest of the step (at most 0.1 ms) from c; a jump may add to it
+            assert abs(v[k, i] - p["c"][i]) < 3.0, (i, t, v[k, i], p["c"][i])
+            # u jumps by d, and relaxes by a (b v - u) over the step as ever
+            relax = p["a"][i] * DT * (p["b"][i] * 100.0 + abs(u[k - 1, i]))
+            assert abs(u[k, i] - u[k - 1, i] - p["d"][i]) < relax + 0.02
+
+
+@needs_model
+def test_parameters_outside_the_domain_are_refused(sim):
+    with pytest.raises(InvalidParameterValueError,
+                       match=r"a = 0\.5 is outside .*\[0\.01, 0\.15\].*pynn-ann train Izhikevich"):
+        sim.Population(2, sim.Izhikevich(a=0.5))
+    pop = sim.Population(2, sim.Izhikevich())
+    with pytest.raises(InvalidParameterValueError, match=r"d = 20"):
+        pop.set(d=20.0)
+    with pytest.raises(InvalidParameterValueError, match=r"i_offset"):
+        pop.set(i_offset=1.0)
+
+
+@needs_model
+def test_set_between_runs_changes_firing(sim):
+    pop = sim.Population(5, sim.Izhikevich(i_offset=0.0))
+    pop.record("spikes")
+    sim.run(300.0)
+    silent = sum(len(st) for st in pop.get_data().segments[0].spiketrains)
+    pop.set(i_offset=0.01)  # I = 10 mV/ms: regular spiking
+    sim.run(300.0)
+    total = sum(len(st) for st in pop.get_data().segments[0].spiketrains)
+    assert silent == 0
+    assert total >= 5 * 5
+
+
+@needs_model
+def test_u_is_recorded_initialised_and_follows_its_equation(sim):
+    """u starts at its initial value and obeys du/dt = a (b v - u) between spikes
+    (exactly integrated given v); at a spike it jumps by d."""
+    pop = sim.Population(2, sim.Izhikevich(a=0.02, b=0.2, c=-65.0, d=8.0,
+                                           i_offset=[0.0, 0.01]))
+    pop.initialize(v=-70.0, u=[-14.0, -10.0])
+    pop.record(["v", "u", "spikes"])
+    sim.run(200.0)
+    seg = pop.get_data().segments[0]
+    v, u = _signal(seg, "v"), _signal(seg, "u")
+    np.testing.assert_allclose(u[0], [-14.0, -10.0])
+    np.testing.assert_allclose(v[0], [-70.0, -70.0])
+    spikes = np.asarray(seg.spiketrains[1].magnitude)
+    assert len(seg.spiketrains[0]) == 0 and len(spikes) >= 3
+    steps = np.round(spikes / DT).astype(int)
+    free = np.ones(len(v) - 1, bool)
+    free[steps - 1] = False  # the steps that hold a spike
+    current = np.array([0.0, 10.0])[None, :]
+    expected = izhikevich.u_step(u[:-1], v[:-1], v[1:], 0.02, 0.2, DT, current)
+    np.testing.assert_allclose(u[1:][free], expected[free], atol=1e-4)
+    jumps = u[steps, 1] - u[steps - 1, 1]
+    np.testing.assert_allclose(jumps, 8.0, atol=0.05)
+
+
+@needs_model
+def test_delta_synapses_make_v_jump(sim):
+    """A spike of weight w (mV) arriving at t makes v jump by w at t."""
+    pop = sim.Population(3, sim.Izhikevich())
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[10.0]))
+    sim.Projection(src, pop[0:1], sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=4.0, delay=1.0), receptor_type="excitatory")
+    sim.Projection(src, pop[1:2], sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=-4.0, delay=1.0), receptor_type="inhibitory")
+    pop.record("v")
+    sim.run(20.0)
+    v = _signal(pop.get_data().segments[0], "v")
+    k = int(round(11.0 / DT))  # arrival; the sample at t holds v before the jump
+    np.testing.assert_allclose(v[:k + 1, 0], v[:k + 1, 2], atol=1e-5)
+    assert v[k + 1, 0] - v[k + 1, 2] == pytest.approx(4.0, abs=0.3)
+    assert v[k + 1, 1] - v[k + 1, 2] == pytest.approx(-4.0, abs=0.3)
+
+
+def test_crossing_fraction_matches_the_flow():
+    """The closed-form crossing time of v_peak (u frozen) against a fine integration."""
+    rng = np.random.default_rng(0)
+    v = rng.uniform(-45.0, 29.0, 200)
+    u = rng.uniform(-15.0, 5.0, 200)
+    i = rng.uniform(-5.0, 30.0, 200)
+    theta = izhikevich.crossing_fraction(v, u, i, DT)
+    fine = np.full(len(v), 1.0)  # forward Euler at 1e-5 ms
+    x, t, h = v.copy(), 0.0, 1e-5
+    for _ in range(int(round(DT / h))):
+        x_new = x + h * izhikevich.vector_field(x, u, i)
+        cross = (x < izhikevich.V_PEAK) & (x_new >= izhikevich.V_PEAK)
+        fine[cross] = (t + h) / DT
+        x, t = np.minimum(x_new, 1e3), t + h
+    np.testing.assert_allclose(theta, fine, atol=2e-3)
+    assert np.any(theta < 1.0) and np.any(theta == 1.0)
+
+
+def test_spike_and_reset_rule():
+    """The step's exact rules with NumPy: no spike below the peak, reset to c plus
+    the rest of the step, u + d."""
+    v = np.array([-60.0, 25.0, 31.0])
+    v_pred = np.array([-59.5, 40.0, 50.0])
+    u = np.full(3, -12.0)
+    i = np.full(3, 10.0)
+    v_end, u_end, spiked = izhikevich.spike_and_reset(v, v_pred, u, i, 0.02, 0.2, -65.0,
+                                                      8.0, DT)
+    assert spiked.tolist() == [False, True, True]
+    assert v_end[0] == v_pred[0]
+    expected = izhikevich.u_step(-12.0, -60.0, -59.5, 0.02, 0.2, DT, 10.0)
+    assert u_end[0] == pytest.approx(expected)
+    # already above the peak after the jumps: reset at the step's start
+    rest = -65.0 + DT * izhikevich.vector_field(-65.0, u_end[2], 10.0)
+    assert v_end[2] == pytest.approx(rest, abs=0.05)
+    assert u_end[1:] == pytest.approx(-12.0 + 8.0, abs=0.05)
+    assert np.all(np.abs(v_end[1:] + 65.0) < 0.3)
