@@ -33,7 +33,7 @@ def main(argv=None):
     parser.add_argument("--batches-per-epoch", type=int, default=50)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--length", type=int, help="steps per training window")
-    parser.add_argument("--learning-rate", type=float, default=2e-3)
+    parser.add_argument("--learning-rate", type=float, help="default 2e-3 (3e-4 at dt < 0.1)")
     parser.add_argument("--loss", choices=("mse", "huber"), default="mse")
     parser.add_argument("--schedule",
                         help="curriculum as fraction:horizon pairs (horizon 0 = teacher "
@@ -50,9 +50,11 @@ def main(argv=None):
     if args.celltype == "Izhikevich":
         from .train_izhikevich import DEFAULTS as defaults
     defaults = dict(defaults)
-    if args.dt < 0.1 - 1e-9 and not hh:  # finer grid: windows and horizons in ms as at 0.1
-        defaults.update(length=600, schedule="0.3:0,0.6:100,1.0:500", duration=500.0)
+    if args.dt < 0.1 - 1e-9 and not hh:  # the recipe of the shipped dt-0.01 models
+        defaults.update(length=600, schedule="0.3:0,1.0:20", duration=500.0, epochs=20,
+                        learning_rate=3e-4)
     defaults.setdefault("duration", 2000.0)
+    defaults.setdefault("learning_rate", 2e-3)
     for key, value in defaults.items():  # the recipes of the shipped models
         if getattr(args, key) is None:
             setattr(args, key, value)
