@@ -34,7 +34,8 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--length", type=int, help="steps per training window")
     parser.add_argument("--learning-rate", type=float, help="default 2e-3 (3e-4 at dt < 0.1)")
-    parser.add_argument("--loss", choices=("mse", "huber"), default="mse")
+    parser.add_argument("--loss", choices=("mse", "huber"),
+                        help="default mse (huber at dt < 0.1)")
     parser.add_argument("--schedule",
                         help="curriculum as fraction:horizon pairs (horizon 0 = teacher "
                              "forcing, 'none' = free run)")
@@ -52,9 +53,9 @@ def main(argv=None):
     defaults = dict(defaults)
     if args.dt < 0.1 - 1e-9 and not hh:  # the recipe of the shipped dt-0.01 models
         defaults.update(length=600, schedule="0.3:0,1.0:20", duration=500.0, epochs=20,
-                        learning_rate=3e-4)
-    defaults.setdefault("duration", 2000.0)
-    defaults.setdefault("learning_rate", 2e-3)
+                        learning_rate=3e-4, loss="huber")
+    for key, value in (("duration", 2000.0), ("learning_rate", 2e-3), ("loss", "mse")):
+        defaults.setdefault(key, value)
     for key, value in defaults.items():  # the recipes of the shipped models
         if getattr(args, key) is None:
             setattr(args, key, value)
