@@ -21,6 +21,7 @@ from .standardmodels.electrodes import (                        # noqa: F401
     DCSource, ACSource, StepCurrentSource, NoisyCurrentSource)
 from .standardmodels.cells import *                             # noqa: F401, F403
 from .standardmodels.synapses import *                          # noqa: F401, F403
+from .standardmodels.receptors import *                         # noqa: F401, F403
 from .populations import Population, PopulationView, Assembly   # noqa: F401
 from .random import NativeRNG                                    # noqa: F401
 from .projections import Projection, OneToOneConnector          # noqa: F401

@@ -12,6 +12,7 @@ from pyNN import common, connectors, errors
 from pyNN.space import Space
 
 from . import simulator
+from .engine import stochastic_synapses as sto
 from .populations import engine_addresses
 from .standardmodels.synapses import (MultiQuantalSynapse, SimpleStochasticSynapse,
                                       StaticSynapse, STDPMechanism,
@@ -289,15 +290,22 @@ class Projection(common.Projection):
                     raise errors.InvalidParameterValueError(str(err)) from None
 
     def _set_initial_value_array(self, variable, value):
-        """Initial value of a synaptic state variable (``u`` of Tsodyks-Markram)."""
-        if variable != "u" or \
-                getattr(self.synapse_type, "engine_dynamics", None) != "tsodyks_markram":
-            raise NotImplementedError(f"{type(self.synapse_type).__name__} has no state "
-                                      f"variable {variable!r} to initialize")
+        """Initial value of a synaptic state variable (``u`` of Tsodyks-Markram; ``a``
+        and ``u`` of MultiQuantalSynapse, as in NEST's quantal_stp)."""
+        dynamics = getattr(self.synapse_type, "engine_dynamics", None)
+        allowed = {"tsodyks_markram": ("u",), **sto.INITIAL_VALUES}.get(dynamics, ())
+        if variable not in allowed:
+            raise NotImplementedError(
+                f"{type(self.synapse_type).__name__} has no state variable {variable!r} to "
+                f"initialize" + (f" (it has: {', '.join(allowed)})" if allowed else ""))
         if value.is_homogeneous:
             values = np.full(len(self), float(value.evaluate(simplify=True)))
         else:
             values = np.asarray(value[self._pre_index, self._post_index], dtype=float)
         engine = self._simulator.state.engine
         for sid, positions in self._blocks:
-            engine.set_synapses(sid, "u", values[positions])
+            try:
+                engine.set_synapses(sid, variable, values[positions])
+            except ValueError as err:
+                raise errors.InvalidParameterValueError(
+                    f"{type(self.synapse_type).__name__}: {err}") from None

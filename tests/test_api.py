@@ -71,7 +71,7 @@ def test_list_standard_models_and_unavailable_models(sim):
         "EIF_cond_alpha_isfa_ista", "EIF_cond_exp_isfa_ista", "GIF_cond_exp", "HH_cond_exp",
         "IF_cond_alpha", "IF_cond_exp", "IF_cond_exp_gsfa_grr", "IF_curr_alpha",
         "IF_curr_delta", "IF_curr_exp", "IF_facets_hardware1", "Izhikevich",
-        "SpikeSourceArray", "SpikeSourceGamma", "SpikeSourceInhGamma", "SpikeSourcePoisson",
+        "PointNeuron", "SpikeSourceArray", "SpikeSourceGamma", "SpikeSourceInhGamma", "SpikeSourcePoisson",
         "SpikeSourcePoissonRefractory"]
     with pytest.raises(NotImplementedError, match="ElectricalSynapse"):
         sim.ElectricalSynapse()
@@ -389,9 +389,11 @@ def test_hh_weak_dense_drive_is_flagged(hh_sim):
     sim = hh_sim
     cells = sim.Population(4, sim.HH_cond_exp())
     drive = sim.Population(20, sim.SpikeSourcePoisson(rate=1000.0))
-    with pytest.warns(InputRangeWarning, match=r"80 of 80 excitatory synapses .* below 0.002 uS"):
+    with pytest.warns(InputRangeWarning,
+                      match=r"80 of 80 excitatory synapses .* below 0.002 uS") as caught:
         sim.Projection(drive, cells, sim.AllToAllConnector(),
                        sim.StaticSynapse(weight=0.0005))
+    assert caught[0].filename == __file__  # points at the user's line
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         strong = sim.Projection(drive, cells, sim.AllToAllConnector(),

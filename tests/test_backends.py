@@ -49,7 +49,16 @@ NETWORK = textwrap.dedent("""
                                             tau_rec=50.0, tau_facil=20.0)):
         sim.Projection(poisson, cells, connect(0.3), synapse, receptor_type="inhibitory")
     sim.DCSource(amplitude=0.3, start=20.0, stop=80.0).inject_into(cells[:4])
-    for p in (hh, cells, eif, izh):
+    pn = sim.Population(6, sim.PointNeuron(  # four receptor channels in the loop
+        sim.AdExp(tau_m=10.0, v_rest=-60.0), AMPA=sim.AlphaPSR(tau_syn=1.0),
+        NMDA=sim.ExpPSR(tau_syn=20.0), GABAA=sim.BetaPSR(tau_rise=0.3, tau_decay=5.0,
+                                                         e_syn=-70.0),
+        GABAB=sim.AlphaPSR(tau_syn=15.0, e_syn=-90.0)))
+    for receptor, w in (("AMPA", 0.02), ("NMDA", 0.002), ("GABAA", 0.01), ("GABAB", 0.003)):
+        sim.Projection(poisson, pn, connect(0.3), sim.StaticSynapse(weight=w, delay=1.0),
+                       receptor_type=receptor)
+    pn.record("GABAA.gsyn")
+    for p in (hh, cells, eif, izh, pn):
         p.record(["spikes", "v"])
     izh.record("u")
     cells.record("gsyn_inh")
@@ -58,12 +67,14 @@ NETWORK = textwrap.dedent("""
     out = {"backend": keras.backend.backend(),
            "tensorflow_imported": "tensorflow" in sys.modules,
            "weights": np.nan_to_num(stdp.get("weight", format="array")).tolist()}
-    for name, p in (("hh", hh), ("if", cells), ("eif", eif), ("izh", izh)):
+    for name, p in (("hh", hh), ("if", cells), ("eif", eif), ("izh", izh), ("pn", pn)):
         seg = p.get_data().segments[0]
         out[name + "_v"] = np.asarray(seg.filter(name="v")[0]).tolist()
         out[name + "_spikes"] = [np.asarray(s).tolist() for s in seg.spiketrains]
     out["if_gsyn_inh"] = np.asarray(
         cells.get_data().segments[0].filter(name="gsyn_inh")[0]).tolist()
+    out["pn_gsyn"] = np.asarray(
+        pn.get_data().segments[0].filter(name="GABAA.gsyn")[0]).tolist()
     out["izh_u"] = np.asarray(izh.get_data().segments[0].filter(name="u")[0]).tolist()
     json.dump(out, open(sys.argv[1], "w"))
 """)
@@ -92,7 +103,7 @@ def test_each_process_ran_on_its_backend(results):
     assert not jax_run["tensorflow_imported"]  # the JAX path needs no TensorFlow
 
 
-@pytest.mark.parametrize("population", ["hh", "if", "eif", "izh"])
+@pytest.mark.parametrize("population", ["hh", "if", "eif", "izh", "pn"])
 def test_same_spikes_on_both_backends(results, population):
     tf_run, jax_run = results
     spikes = tf_run[population + "_spikes"]
@@ -101,7 +112,7 @@ def test_same_spikes_on_both_backends(results, population):
 
 
 @pytest.mark.parametrize("population,tolerance", [("hh", 0.5), ("if", 1e-3), ("eif", 1e-3),
-                                                           ("izh", 1e-2)])
+                                                           ("izh", 1e-2), ("pn", 1e-3)])
 def test_same_membrane_potential_on_both_backends(results, population, tolerance):
     """Float32 results differ in rounding only; HH's steep upstroke amplifies it most."""
     tf_run, jax_run = results
@@ -116,6 +127,13 @@ def test_same_izhikevich_recovery_variable_on_both_backends(results):
     u_tf, u_jax = (np.array(r["izh_u"]) for r in (tf_run, jax_run))
     assert np.ptp(u_tf) > 1.0  # u moved (spikes add d)
     np.testing.assert_allclose(u_tf, u_jax, atol=1e-2)
+
+
+def test_same_receptor_conductance_on_both_backends(results):
+    tf_run, jax_run = results
+    g_tf, g_jax = (np.array(r["pn_gsyn"]) for r in (tf_run, jax_run))
+    assert g_tf.max() > 0.005
+    np.testing.assert_allclose(g_tf, g_jax, atol=1e-6)
 
 
 def test_same_plastic_weights_on_both_backends(results):

@@ -428,3 +428,35 @@ def test_statistics_match_pyNN_neuron(ann):
     counts = [np.bincount(np.round(x[0] * n).astype(int), minlength=n + 1)
               for x in (ann["first"]["quantal"], nrn["quantal"])]
     assert stats.chi2_contingency(np.array(counts)).pvalue > 1e-4
+
+
+def test_multi_quantal_initial_sites_and_utilisation(sim):
+    """``Projection.initialize(a=..., u=...)`` sets the available release sites and the
+    utilisation (NEST quantal_stp's state); with U = 1 every available site releases,
+    so the first spike transmits a / n of the weight, also after reset()."""
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[10.0]))
+    post = sim.Population(3, sim.IF_cond_exp(tau_syn_E=5.0))
+    prj = [sim.Projection(src, post[i:i + 1], sim.AllToAllConnector(), sim.MultiQuantalSynapse(
+        U=1.0, n=5, tau_rec=1e6, weight=0.01, delay=1.0)) for i in range(3)]
+    prj[1].initialize(a=2, u=1.0)
+    prj[2].initialize(a=0)
+    post.record("gsyn_exc")
+
+    def peaks():
+        sim.run(20.0)
+        g = post.get_data(clear=True).segments[-1].filter(name="gsyn_exc")[0]
+        return np.asarray(g).max(axis=0)
+
+    for run in range(2):  # (the sampled peak is within one step of decay of w)
+        g = peaks()
+        assert 0.0098 < g[0] <= 0.01, g
+        np.testing.assert_allclose(g / g[0], [1.0, 0.4, 0.0], atol=1e-6)
+        sim.reset()
+    with pytest.raises(InvalidParameterValueError, match="a = 7.0"):
+        prj[0].initialize(a=7)
+    with pytest.raises(InvalidParameterValueError, match="u = 1.5"):
+        prj[0].initialize(u=1.5)
+    simple = sim.Projection(src, post, sim.AllToAllConnector(),
+                            sim.SimpleStochasticSynapse(p=0.5, weight=0.01))
+    with pytest.raises(NotImplementedError, match="no state variable 'a'"):
+        simple.initialize(a=1)

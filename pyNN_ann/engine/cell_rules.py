@@ -4,11 +4,18 @@ threshold, reset, refractory clamp and spike-triggered conductances.
 Every cell, whatever its model, gets the same columns, so the loop applies the rules
 to the whole cell vector at once (unused rules have neutral constants):
 
-* kernels: an arrival of weight w adds ``w * kick_g`` to the kernel output g and
-  ``w * kick_x`` to its auxiliary x; per step g <- (g + alpha_dt * x) * decay and
-  x <- x * decay. Exponential: kick_g 1, kick_x 0. Alpha (peak w at t = tau):
-  kick_g 0, kick_x e / tau, alpha_dt dt -- exact at the grid points. Delta: the
-  weight (mV) jumps v directly (``delta`` 1) unless the cell is refractory.
+* kernels, one per synaptic channel (channel 0 and 1, suffixes ``_E`` and ``_I``,
+  are the excitatory and inhibitory receptors of the standard types; a composed
+  ``PointNeuron`` has one channel per named receptor, suffixes ``_2``, ``_3``, ...
+  beyond the first two, see :func:`suffix`): an arrival of weight w adds
+  ``w * kick_g`` to the kernel output g and ``w * kick_x`` to its auxiliary x; per
+  step g <- (g + cross * x) * decay and x <- x * decay_x. Exponential: kick_g 1,
+  kick_x 0. Alpha (peak w at t = tau): kick_g 0, kick_x e / tau, cross dt,
+  decay_x = decay. Beta (difference of exponentials, peak w; x is the rising
+  component): kick_g 0, kick_x the peak normalisation, decay exp(-dt / tau_decay),
+  decay_x exp(-dt / tau_rise), cross 1 - decay_x / decay. All exact at the grid
+  points. Delta: the weight (mV) jumps v directly (``delta`` 1) unless the cell is
+  refractory.
   The membrane surrogate receives each conductance's exact average over the step
   (``mean_*``), not its value at the step's start: with synaptic time constants
   near dt the two differ a lot.
@@ -37,17 +44,45 @@ import numpy as np
 
 from ..surrogates import if_family
 
+#: per-channel kernel columns (named ``<column>_<suffix>``)
+CHANNEL_COLUMNS = ("decay", "decay_x", "kick_g", "kick_x", "cross", "mean_g", "mean_x",
+                   "e_rev")
 COLUMNS = ("threshold", "v_reset", "tau_refrac", "reset", "delta", "conductance",
-           "decay_E", "decay_I", "kick_g_E", "kick_g_I", "kick_x_E", "kick_x_I",
-           "alpha_dt_E", "alpha_dt_I", "mean_g_E", "mean_g_I", "mean_x_E", "mean_x_I",
-           "e_rev_E", "e_rev_I", "i_ext",
+           *(f"{c}_{s}" for c in CHANNEL_COLUMNS for s in ("E", "I")), "i_ext",
            "cm", "tau_m", "v_rest", "e_rev_sfa", "e_rev_rr", "q_sfa", "q_rr",
            "decay_s", "decay_r", "mean_s", "mean_r",
            "delta_T", "v_thresh", "a", "b", "decay_w",
            "lambda0", "delta_v", "v_t_star", "izh_a", "izh_b", "izh_d")
-NEUTRAL = {"cm": 1.0, "tau_m": 1.0, "decay_E": 1.0, "decay_I": 1.0, "decay_s": 1.0,
-           "decay_r": 1.0, "kick_g_E": 1.0, "kick_g_I": 1.0, "mean_g_E": 1.0,
-           "mean_g_I": 1.0, "mean_s": 1.0, "mean_r": 1.0, "decay_w": 1.0, "delta_v": 1.0}
+_CHANNEL_NEUTRAL = {"decay": 1.0, "decay_x": 1.0, "kick_g": 1.0, "mean_g": 1.0}
+NEUTRAL = {"cm": 1.0, "tau_m": 1.0, "decay_s": 1.0, "decay_r": 1.0, "mean_s": 1.0,
+           "mean_r": 1.0, "decay_w": 1.0, "delta_v": 1.0,
+           **{f"{c}_{s}": v for c, v in _CHANNEL_NEUTRAL.items() for s in ("E", "I")}}
+
+
+def suffix(channel):
+    """Column suffix of synaptic channel ``channel``: E, I, then 2, 3, ..."""
+    return if_family.channel_suffix(channel)
+
+
+def columns(channels):
+    """All column names of a network whose cells have up to ``channels`` channels."""
+    extra = tuple(f"{c}_{suffix(r)}" for r in range(2, channels) for c in CHANNEL_COLUMNS)
+    return COLUMNS + extra
+
+
+def neutral(name):
+    """The neutral value of column ``name`` (0 unless listed)."""
+    if name in NEUTRAL:
+        return NEUTRAL[name]
+    base = name.rsplit("_", 1)[0]
+    return _CHANNEL_NEUTRAL.get(base, 0.0) if name.rsplit("_", 1)[-1].isdigit() else 0.0
+
+
+def state_keys(channel):
+    """(g, x) state keys of synaptic channel ``channel``."""
+    if channel < 2:
+        return ("g_exc", "g_inh")[channel], ("x_exc", "x_inh")[channel]
+    return f"g_{channel}", f"x_{channel}"
 COMPONENT_COLUMNS = ("decay_eta", "q_eta", "decay_gamma", "q_gamma")
 
 
@@ -58,17 +93,45 @@ def step_mean(tau, dt):
     return tau / dt * -np.expm1(-dt / tau)
 
 
-def _kernel(shape, tau, dt):
-    """(decay, kick_g, kick_x, alpha_dt, mean_g, mean_x) of one synaptic kernel;
-    the step average of g is mean_g * g_k + mean_x * x_k."""
+def _alpha(tau, dt):
+    decay = np.exp(-dt / tau)  # mean of (g + u x) exp(-u / tau) over u in [0, dt]:
+    mean_x = (tau * tau * -np.expm1(-dt / tau) - tau * dt * decay) / dt
+    return decay, decay, 0.0, np.e / tau, dt, step_mean(tau, dt), mean_x
+
+
+def beta_peak_factor(tau_rise, tau_decay):
+    """1 / max of exp(-t / tau_decay) - exp(-t / tau_rise): the factor that gives the
+    beta kernel a peak of 1 (tau_rise != tau_decay)."""
+    t_peak = tau_decay * tau_rise / (tau_decay - tau_rise) * np.log(tau_decay / tau_rise)
+    return 1.0 / (np.exp(-t_peak / tau_decay) - np.exp(-t_peak / tau_rise))
+
+
+def _beta(tau_decay, tau_rise, dt):
+    """g = A (b - a), b and a decaying with tau_decay and tau_rise, both += w at an
+    arrival; state g and x = A a. Equal time constants: the alpha kernel (its limit)."""
+    tau_decay, tau_rise = np.broadcast_arrays(np.asarray(tau_decay, float),
+                                              np.asarray(tau_rise, float))
+    same = np.isclose(tau_rise, tau_decay, rtol=1e-6, atol=0.0)
+    td, tr = tau_decay, np.where(same, 0.5 * tau_decay, tau_rise)  # placeholder if same
+    beta = (np.exp(-dt / td), np.exp(-dt / tr), 0.0, beta_peak_factor(tr, td),
+            -np.expm1(dt / td - dt / tr), step_mean(td, dt),
+            step_mean(td, dt) - step_mean(tr, dt))
+    return tuple(np.where(same, a, b) for a, b in zip(_alpha(tau_decay, dt), beta))
+
+
+def _kernel(shape, tau, dt, tau_rise=None):
+    """(decay, decay_x, kick_g, kick_x, cross, mean_g, mean_x) of one synaptic kernel
+    (``tau`` is tau_decay for "beta"); the step average of g is mean_g * g_k +
+    mean_x * x_k."""
     tau = np.asarray(tau, dtype=float)
-    decay = np.exp(-dt / tau)
-    if shape == "alpha":  # mean of (g + u x) exp(-u / tau) over u in [0, dt]
-        mean_x = (tau * tau * -np.expm1(-dt / tau) - tau * dt * decay) / dt
-        return decay, 0.0, np.e / tau, dt, step_mean(tau, dt), mean_x
+    if shape == "alpha":
+        return _alpha(tau, dt)
+    if shape == "beta":
+        return _beta(tau, tau_rise, dt)
     if shape == "delta":
-        return np.ones_like(tau), 0.0, 0.0, 0.0, 0.0, 0.0
-    return decay, 1.0, 0.0, 0.0, step_mean(tau, dt), 0.0
+        return np.ones_like(tau), np.ones_like(tau), 0.0, 0.0, 0.0, 0.0, 0.0
+    decay = np.exp(-dt / tau)
+    return decay, decay, 1.0, 0.0, 0.0, step_mean(tau, dt), 0.0
 
 
 def hh_columns(surrogate, parameters, dt):
@@ -81,27 +144,32 @@ def hh_columns(surrogate, parameters, dt):
                 e_rev_E=inputs["e_rev_E"], e_rev_I=inputs["e_rev_I"], i_ext=inputs["i_ext"],
                 decay_E=np.exp(-dt / inputs["tau_syn_E"]),
                 decay_I=np.exp(-dt / inputs["tau_syn_I"]))
+    cols.update(decay_x_E=cols["decay_E"], decay_x_I=cols["decay_I"])
     return {k: np.broadcast_to(np.asarray(v, dtype=float), (size,)) for k, v in cols.items()}
 
 
 def if_columns(parameters, synapses, dt):
     """Columns of integrate-and-fire cells (membrane parameters of ``if_family``);
-    ``synapses`` is (``"current"``|``"conductance"``, ``"exp"``|``"alpha"``|``"delta"``)."""
+    ``synapses`` is (``"current"``|``"conductance"``, shape) with shape
+    ``"exp"``|``"alpha"``|``"delta"`` for both standard channels, or a sequence of
+    (receptor name, ``"exp"``|``"alpha"``|``"beta"``), one per channel."""
     p = {k: np.asarray(v, dtype=float) for k, v in parameters.items()}
     size = len(np.atleast_1d(p["v_rest"]))
-    kind, shape = synapses
-    cols = {k: np.full(size, NEUTRAL.get(k, 0.0)) for k in COLUMNS}
-    for key, tau in (("E", p.get("tau_syn_E", 1.0)), ("I", p.get("tau_syn_I", 1.0))):
-        values = _kernel(shape, tau, dt)
-        cols.update({f"{name}_{key}": value for name, value in zip(
-            ("decay", "kick_g", "kick_x", "alpha_dt", "mean_g", "mean_x"), values)})
+    kind, receptors = if_family.receptor_list(synapses)
+    shapes = [shape for _, shape in receptors]
+    cols = {k: np.full(size, neutral(k)) for k in columns(len(shapes))}
+    for r, shape in enumerate(shapes):
+        key = suffix(r)
+        values = _kernel(shape, p.get(f"tau_syn_{key}", 1.0), dt, p.get(f"tau_rise_{key}"))
+        cols.update({f"{name}_{key}": value for name, value in zip(CHANNEL_COLUMNS, values)})
+        cols[f"e_rev_{key}"] = p.get(f"e_rev_{key}", 0.0)
     exponential = p["delta_T"] > 0
     cols.update(threshold=np.where(exponential, p["v_spike"], p["v_thresh"]),
                 v_reset=p["v_reset"], reset=1.0,
                 delta_T=p["delta_T"], v_thresh=p["v_thresh"], a=1e-3 * p["a"], b=p["b"],
                 decay_w=np.exp(-dt / p["tau_w"]),
                 tau_refrac=p["tau_refrac"],
-                delta=1.0 if shape == "delta" else 0.0,
+                delta=1.0 if shapes[0] == "delta" else 0.0,
                 conductance=1.0 if kind == "conductance" else 0.0,
                 e_rev_E=p["e_rev_E"], e_rev_I=p["e_rev_I"], i_ext=p["i_offset"],
                 cm=p["cm"], tau_m=p["tau_m"], v_rest=p["v_rest"],

@@ -5,7 +5,8 @@ the JAX backends of Keras alike.
 
 Step k -> k+1, in order:
  1. synaptic arrivals due at step k are taken from the delay ring and added to the
-    synaptic kernels (exponential, alpha or delta; exact, see ``cell_rules``);
+    synaptic kernels (exponential, alpha, beta or delta, one per synaptic channel;
+    exact, see ``cell_rules``);
  2. every surrogate batch advances v_k -> v_{k+1}; the exact rules of
     ``cell_rules`` (reset, refractory clamp, spike-triggered conductances) follow;
  3. a cell spikes at t_{k+1} when v crosses its threshold upwards; spike sources
@@ -28,7 +29,7 @@ from keras import ops
 
 from ..surrogates import if_family, izhikevich
 from . import backend as B
-from . import counter_rng
+from . import cell_rules, counter_rng
 from . import escape_noise
 from . import short_term_plasticity as stp
 from . import stdp as stdp_rule
@@ -62,12 +63,16 @@ class ChunkRunner:
     {"kinds": the stochastic synapse kinds present, "n_max": most release sites}.
     ``escape`` is None or the number K of spike-triggered components of the GIF cells
     (``escape_noise``; state "eta", "gamma" and their columns are cells x K).
+    ``channels`` is the number R of synaptic channels (2, more when a composed cell
+    type has more named receptors): the delay ring holds R x n_cells targets per
+    slot, channel r of cell i at r * n_cells + i.
     """
 
     def __init__(self, models, n_cells, n_poisson, n_array, ring_slots, signals,
                  spike_index, seed, senders, injected=(), dt=0.1, plastic=False, stdp=None,
-                 stochastic=None, escape=None):
+                 stochastic=None, escape=None, channels=2):
         self.models = models
+        self.channels = int(channels)
         self.stochastic = stochastic
         self.plastic = plastic  # synapses with Tsodyks-Markram dynamics
         self.stdp = stdp
@@ -89,7 +94,7 @@ class ChunkRunner:
 
     def reset_ring(self):
         """Empty the delay ring (spikes in transit) and the STDP spike history."""
-        self.ring = ops.zeros((self.slots * 2 * self.n_cells,), "float32")
+        self.ring = ops.zeros((self.slots * self.channels * self.n_cells,), "float32")
         if self.stdp is not None:  # recent spikes of every neuron
             self.history = ops.zeros((self.stdp["history"], self.n_total), "bool")
 
@@ -131,11 +136,12 @@ class ChunkRunner:
         i_ext = c["i_ext"]
         if len(self.injected):
             i_ext = B.scatter_add(i_ext, self.injected, injected)
-        arr_e, arr_i = arrivals[:n], arrivals[n:]
-        g_exc = state["g_exc"] + arr_e * c["kick_g_E"]
-        g_inh = state["g_inh"] + arr_i * c["kick_g_I"]
-        x_exc = state["x_exc"] + arr_e * c["kick_x_E"]
-        x_inh = state["x_inh"] + arr_i * c["kick_x_I"]
+        keys = [cell_rules.state_keys(r) for r in range(self.channels)]
+        sfx = [cell_rules.suffix(r) for r in range(self.channels)]
+        arr = [arrivals[r * n:(r + 1) * n] for r in range(self.channels)]
+        g = [state[kg] + a * c["kick_g_" + s] for (kg, _), a, s in zip(keys, arr, sfx)]
+        x = [state[kx] + a * c["kick_x_" + s] for (_, kx), a, s in zip(keys, arr, sfx)]
+        arr_e, arr_i, g_exc, g_inh = arr[0], arr[1], g[0], g[1]
         refrac = state["refrac"]  # ms of clamp left, from t_k
         refractory = refrac > 0
         v = state["v"] + ops.where(refractory, 0.0, c["delta"] * (arr_e + arr_i))
@@ -153,12 +159,16 @@ class ChunkRunner:
                     "cm", "tau_m", "v_rest", "e_rev_E", "e_rev_I", "e_rev_sfa", "e_rev_rr",
                     "delta_T", "v_thresh")}
                 params["i_offset"] = i_ext[sl] - i_adapt[sl]
-                mean = lambda g, x, key: (c["mean_g_" + key][sl] * g[sl]  # noqa: E731
-                                          + c["mean_x_" + key][sl] * x[sl])
+                means = [c["mean_g_" + s][sl] * g[r][sl] + c["mean_x_" + s][sl] * x[r][sl]
+                         for r, s in enumerate(sfx)]
+                extra = None
+                if self.channels > 2:  # named receptors beyond the first two
+                    extra = (sum(means[2:]),
+                             sum(m * c["e_rev_" + s][sl] for m, s in zip(means[2:], sfx[2:])))
                 v_inf, rate = if_family.membrane_inputs(
-                    mean(g_exc, x_exc, "E"), mean(g_inh, x_inh, "I"),
+                    means[0], means[1],
                     c["mean_s"][sl] * state["g_s"][sl], c["mean_r"][sl] * state["g_r"][sl],
-                    params, c["conductance"][sl])
+                    params, c["conductance"][sl], extra=extra)
                 columns = [v_inf, rate]
                 if kind == "exp_membrane":
                     columns += [params["delta_T"], params["v_thresh"], params["tau_m"]]
@@ -212,9 +222,9 @@ class ChunkRunner:
         if self.escape:
             carried.update(escape_noise.advance(state, c, spikes))
         state = {"v": v_new, "refrac": refrac, "models": new_models, **carried,
-                 "g_exc": (g_exc + c["alpha_dt_E"] * x_exc) * c["decay_E"],
-                 "g_inh": (g_inh + c["alpha_dt_I"] * x_inh) * c["decay_I"],
-                 "x_exc": x_exc * c["decay_E"], "x_inh": x_inh * c["decay_I"],
+                 **{kg: (g[r] + c["cross_" + s] * x[r]) * c["decay_" + s]
+                    for r, ((kg, _), s) in enumerate(zip(keys, sfx))},
+                 **{kx: x[r] * c["decay_x_" + s] for r, ((_, kx), s) in enumerate(zip(keys, sfx))},
                  "w": (state["w"] * c["decay_w"] + fired * c["b"] + c["a"] * (
                      0.5 * (v + ops.minimum(v_pred, threshold)) - c["v_rest"])
                      * (1.0 - c["decay_w"])),
@@ -267,7 +277,7 @@ class ChunkRunner:
     def _transmit(self, ring, syn_state, k1, spikes, const, start, stop, fan):
         """Add the weights of the synapses of neurons start..stop that spiked; with
         short-term plasticity, the effective weights and the synapses' new state."""
-        width = 2 * self.n_cells
+        width = self.channels * self.n_cells
 
         def send(syn, mask, carry):
             ring, syn_state = carry
@@ -347,7 +357,7 @@ class ChunkRunner:
                 syn_state = self._tiles(active(name), const[f"stdp_{name}_row_ptr"],
                                         max(1, self.stdp["passes"][name][2]),
                                         events(name, rule), syn_state)
-        slot = (k1 % self.slots) * (2 * self.n_cells)
+        slot = (k1 % self.slots) * (self.channels * self.n_cells)
 
         def arrive(pos, mask, ring):
             syn = B.gather(const["stdp_arrive_syn"], pos)
@@ -360,7 +370,7 @@ class ChunkRunner:
 
     # -- the chunk --------------------------------------------------------------
     def _run(self, k0, n_steps, state, const, events, injection, ring, history):
-        width = 2 * self.n_cells
+        width = self.channels * self.n_cells
         buffers = [ops.zeros((n_steps // every + 2, len(idx)), "float32")
                    for _, idx, every in self.signals]
         spike_buffer = ops.zeros((n_steps, len(self.spike_index)), "bool")
@@ -387,7 +397,9 @@ class ChunkRunner:
                 state = dict(state, stdp=stdp_state)
             values = {"v": state["v"], "gsyn_exc": state["g_exc"],
                       "gsyn_inh": state["g_inh"], "g_s": state["g_s"], "g_r": state["g_r"],
-                      "w": state["w"], "u": state["w"]}
+                      "w": state["w"], "u": state["w"],
+                      **{f"g{r}": state[cell_rules.state_keys(r)[0]]
+                         for r in range(self.channels)}}
             if self.escape:
                 values.update(escape_noise.recorded(state, const))
             new_buffers = []

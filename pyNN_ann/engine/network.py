@@ -20,7 +20,8 @@ from .connectivity import SynapseTable
 from .loop import ChunkRunner
 from .recording import SignalBuffer, SpikeBuffer
 
-RECEPTORS = ("excitatory", "inhibitory")
+RECEPTORS = if_family.STANDARD_RECEPTORS  # the two channels of the standard types
+RECEPTOR_SIGNALS = ("gsyn", "isyn")  # recorded as "<receptor>.gsyn" (named receptors)
 SIGNALS = ("v", "gsyn_exc", "gsyn_inh", "g_s", "g_r", "w", "u", "i_eta", "v_t")
 STATE_OF_SIGNAL = {"v": "v", "gsyn_exc": "g_exc", "gsyn_inh": "g_inh", "g_s": "g_s",
                    "g_r": "g_r", "w": "w",
@@ -31,6 +32,12 @@ COMPONENT_STATE = ("eta", "gamma")  # GIF cells: (cells x K), K per group
 DEFAULT_SEED = 12345  # as in NEST, runs are reproducible unless a seed is chosen
 MAX_CHUNK_STEPS = 5000
 MAX_CHUNK_VALUES = 20_000_000  # recorded values per chunk before handing to the host
+
+
+def _cell_state(channels):
+    """State keys of cells with ``channels`` synaptic channels."""
+    extra = tuple(k for r in range(2, channels) for k in cell_rules.state_keys(r))
+    return CELL_STATE + extra
 
 
 def _chunk_size(largest, remaining):
@@ -60,6 +67,9 @@ class _Group:
         self.size = size
         self.celltype = celltype  # the surrogate model that runs the cells
         self.synapses = synapses  # (type, shape) of integrate-and-fire cells
+        # receptor names of the synaptic channels, in channel order
+        self.receptors = (if_family.receptor_list(synapses)[1] if synapses is not None
+                          else [(name, None) for name in RECEPTORS])
         self.parameters = {k: _per_cell(v, size) for k, v in parameters.items()}
         self.initial = {k: np.array(np.broadcast_to(v, (size,)), dtype=float)
                         for k, v in (initial or {}).items()}
@@ -103,7 +113,10 @@ class Engine:
 
     def add_surrogate_group(self, celltype, size, parameters, initial=None, synapses=None):
         """Cells run by the surrogate ``celltype``. Integrate-and-fire membranes take
-        membrane parameters (``if_family``) and ``synapses`` = (type, shape)."""
+        membrane parameters (``if_family``) and ``synapses`` = (type, shape), or (type,
+        [(receptor name, shape), ...]) for named receptors (one synaptic channel each,
+        parameters ``tau_syn_<suffix>``, ``e_rev_<suffix>``, ``tau_rise_<suffix>``;
+        see ``if_family.channel_suffix``; initial values "<receptor>.gsyn"/".isyn")."""
         surrogate, _ = self._surrogate(celltype)
         if surrogate.is_membrane and synapses is None:
             raise ValueError(f"{celltype}: synapses=(type, shape) is required")
@@ -226,8 +239,9 @@ class Engine:
         post = self.groups[post_gid]
         if post.kind != "cells":
             raise ValueError("synapses can only target cells, not spike sources")
-        if receptor not in RECEPTORS:
-            raise ValueError(f"receptor_type {receptor!r} is not one of {RECEPTORS}")
+        names = self.receptor_names(post_gid)
+        if receptor not in names:
+            raise ValueError(f"receptor_type {receptor!r} is not one of {names}")
         delay_steps = self._delay_steps(delay)
         sid = self.synapses.add(np.asarray(pre_index), np.asarray(post_index),
                                 weight, delay_steps)
@@ -236,6 +250,20 @@ class Engine:
         if dynamics is not None:
             self._add_dynamics(sid, dynamics)
         return sid
+
+    def receptor_names(self, gid):
+        """Receptor names of a cell group's synaptic channels, in channel order."""
+        return tuple(name for name, _ in self.groups[gid].receptors
+                     if not name.startswith("."))  # ".unused": padding
+
+    def _channel(self, gid, receptor):
+        """Synaptic channel index of ``receptor`` in group ``gid``."""
+        return [name for name, _ in self.groups[gid].receptors].index(receptor)
+
+    @property
+    def _channels(self):
+        """Synaptic channels per cell in the loop: the most of any group (at least 2)."""
+        return max([2] + [len(g.receptors) for g in self.groups if g.kind == "cells"])
 
     def _add_dynamics(self, sid, dynamics):
         if dynamics.get("kind") == "stdp":
@@ -325,6 +353,9 @@ class Engine:
         elif "stp" in p and name == "u":
             p["stp"]["u0"] = values.astype(float)
             p["stp"]["state"]["u"] = values.astype(float)
+        elif "sto" in p and name in sto.INITIAL_VALUES.get(p["sto"]["kind"], ()):
+            sto.set_initial(p["sto"], name, values.astype(float), self.t)
+            p["sto"].setdefault("initial", {})[name] = values.astype(float)
         elif "sto" in p and name in p["sto"]["params"]:
             s = p["sto"]
             new = dict(s["params"], **{name: values.astype(float)})
@@ -403,7 +434,8 @@ class Engine:
                 buf.steps = [self._remap_spikes(s, old.index, merged) for s in old.steps]
             self.spikes[gid] = buf
             return
-        if group.kind != "cells" or variable not in SIGNALS:
+        if group.kind != "cells" or (variable not in SIGNALS
+                                     and self._receptor_signal(gid, variable) is None):
             raise ValueError(f"cannot record {variable!r} from this group")
         every = max(1, int(round((sampling_interval or self.dt) / self.dt)))
         old = self.signals.get((gid, variable))
@@ -414,6 +446,18 @@ class Engine:
             data[:, np.searchsorted(merged, old.index)] = old.data()
             buf.chunks, buf.t_start = [data], old.t_start
         self.signals[(gid, variable)] = buf
+
+    def _receptor_signal(self, gid, variable):
+        """Channel index of a "<receptor>.gsyn" / "<receptor>.isyn" signal, or None."""
+        name, _, what = variable.rpartition(".")
+        if what in RECEPTOR_SIGNALS and name in self.receptor_names(gid):
+            return self._channel(gid, name)
+        return None
+
+    def _loop_signal(self, gid, variable):
+        """The loop's name of a recorded variable (channel r's g is "g<r>")."""
+        channel = self._receptor_signal(gid, variable)
+        return variable if channel is None else f"g{channel}"
 
     @staticmethod
     def _remap_spikes(pairs, old_index, new_index):
@@ -458,6 +502,13 @@ class Engine:
             if name in group.initial or key not in state:
                 state[key] = group.initial.get(name, zero).astype(np.float32)
         state.update(x_exc=zero.copy(), x_inh=zero.copy(), refrac=zero.copy())
+        for r, (name, _) in enumerate(group.receptors):  # named receptors
+            kg, kx = cell_rules.state_keys(r)
+            state.setdefault(kg, zero.copy())
+            state.setdefault(kx, zero.copy())
+            for what in RECEPTOR_SIGNALS:
+                if f"{name}.{what}" in group.initial:
+                    state[kg] = group.initial[f"{name}.{what}"].astype(np.float32)
         k = cell_rules.components(group.parameters)
         state.update({key: np.zeros((group.size, k), np.float32) for key in COMPONENT_STATE})
         return state
@@ -487,6 +538,8 @@ class Engine:
             if "sto" in p:
                 p["sto"]["state"] = sto.initial_state(p["sto"]["kind"], p["sto"]["params"],
                                                       len(p["weight"]))
+                for name, values in p["sto"].get("initial", {}).items():
+                    sto.set_initial(p["sto"], name, values, 0.0)
         if self._runner is not None:
             self._runner.reset_ring()
 
@@ -518,8 +571,8 @@ class Engine:
         offsets, models, n_cells, n_poisson, n_array = self._layout()
         self._offsets = offsets
         const = self._constants(offsets, models, n_cells, n_poisson, n_array)
-        signals = [(var, (offsets[gid] + buf.index).astype(np.int64), buf.sampling_steps)
-                   for (gid, var), buf in sorted(self.signals.items())]
+        signals = [(self._loop_signal(gid, var), (offsets[gid] + buf.index).astype(np.int64),
+                    buf.sampling_steps) for (gid, var), buf in sorted(self.signals.items())]
         spike_index = np.concatenate(
             [offsets[gid] + buf.index for gid, buf in sorted(self.spikes.items())]
             or [np.zeros(0, np.int64)]).astype(np.int64)
@@ -528,7 +581,7 @@ class Engine:
         key = (tuple(models), n_cells, n_poisson, n_array, slots, tuple(self._senders),
                self._plastic, self._stdp_key, self._sto_key, tuple(injected),
                tuple((v, tuple(i), e) for v, i, e in signals), tuple(spike_index),
-               self._escape)
+               self._escape, self._channels)
         if key != self._layout_key:
             old_ring = old_history = None
             if self._runner is not None and self._layout_key[:5] == key[:5]:
@@ -541,7 +594,8 @@ class Engine:
                                        signals, spike_index, self.seed, self._senders,
                                        injected, self.dt, plastic=self._plastic,
                                        stdp=self._stdp_info,
-                                       stochastic=self._sto_info, escape=self._escape)
+                                       stochastic=self._sto_info, escape=self._escape,
+                                       channels=self._channels)
             dropped = old_ring is None
             history = self._runner.history
             if old_history is not None and history is not None \
@@ -557,8 +611,8 @@ class Engine:
         return const, models
 
     def _constants(self, offsets, models, n_cells, n_poisson, n_array):
-        cols = {k: np.full(n_cells, cell_rules.NEUTRAL.get(k, 0.0), np.float32)
-                for k in cell_rules.COLUMNS}
+        cols = {k: np.full(n_cells, cell_rules.neutral(k), np.float32)
+                for k in cell_rules.columns(self._channels)}
         p_spike = np.zeros(n_poisson, np.float32)
         p_start = np.zeros(n_poisson, np.int64)
         p_stop = np.zeros(n_poisson, np.int64)
@@ -574,8 +628,8 @@ class Engine:
                     mine = cell_rules.if_columns(group.parameters, group.synapses, self.dt)
                 else:
                     mine = cell_rules.hh_columns(surrogate, group.parameters, self.dt)
-                for k in cell_rules.COLUMNS:
-                    cols[k][sl] = mine[k]
+                for k, values in mine.items():
+                    cols[k][sl] = values
             elif group.kind == "poisson":
                 sl = slice(off - n_cells, off - n_cells + group.size)
                 p = group.parameters
@@ -689,7 +743,7 @@ class Engine:
             pre=cat(lambda p, m: offsets[m[0]] + p["pre"]),
             post=cat(lambda p, m: offsets[m[1]] + p["target"]),
             target=cat(lambda p, m: offsets[m[1]] + p["target"]
-                       + RECEPTORS.index(m[2]) * n_cells),
+                       + self._channel(m[1], m[2]) * n_cells),
             delay=cat(lambda p, m: p["delay"]),
             fraction=cat(lambda p, m: p["stdp"]["params"]["dendritic_delay_fraction"]),
             dt=self.dt)
@@ -708,7 +762,8 @@ class Engine:
         return const
 
     def _stp_columns(self, cols, n_cells, target):
-        decay = np.concatenate([cols["decay_E"], cols["decay_I"]])[target]
+        decay = np.concatenate([cols["decay_" + cell_rules.suffix(r)]
+                                for r in range(self._channels)])[target]
         with np.errstate(divide="ignore"):
             tau_syn = np.where(decay < 1.0, -self.dt / np.log(decay), 1e9)
         out = {"stp_on": self._stp_concat(lambda s: np.ones(len(s["u0"])), 0.0),
@@ -721,7 +776,7 @@ class Engine:
         table = SynapseTable()
         for p, (pre_gid, post_gid, receptor) in self._csr_projections():
             target = (offsets[post_gid] + p["target"]
-                      + RECEPTORS.index(receptor) * n_cells)
+                      + self._channel(post_gid, receptor) * n_cells)
             table.add(offsets[pre_gid] + p["pre"], target, p["weight"], p["delay"])
         n_total = sum(g.size for g in self.groups)
         return table.compile(n_total)
@@ -730,9 +785,10 @@ class Engine:
     def _device_state(self, models):
         order = sorted((self._offsets[g], g) for g, grp in enumerate(self.groups)
                        if grp.kind == "cells")
-        cat = lambda key: np.concatenate(  # noqa: E731
-            [self.groups[g].state[key] for _, g in order] or [np.zeros(0, np.float32)])
-        state = {key: B.to_device(cat(key), "float32") for key in CELL_STATE}
+        cat = lambda key: np.concatenate(  # noqa: E731  (absent channels: zero)
+            [self.groups[g].state.get(key, np.zeros(self.groups[g].size, np.float32))
+             for _, g in order] or [np.zeros(0, np.float32)])
+        state = {key: B.to_device(cat(key), "float32") for key in _cell_state(self._channels)}
         if self._escape:  # GIF components, padded to K columns
             for key in COMPONENT_STATE:
                 state[key] = B.to_device(np.concatenate(
@@ -778,8 +834,8 @@ class Engine:
             stdp_tables.store(self.synapses.projections,
                               {k: B.to_numpy(v)[:-1] for k, v in state["stdp"].items()})
         peaks = (B.to_numpy(state["peak_a"]), B.to_numpy(state["peak_b"]))
-        host = {key: B.to_numpy(state[key]) for key in CELL_STATE + COMPONENT_STATE
-                if key in state}
+        host = {key: B.to_numpy(state[key])
+                for key in _cell_state(self._channels) + COMPONENT_STATE if key in state}
         for g, group in enumerate(self.groups):
             if group.kind != "cells":
                 continue
@@ -788,7 +844,7 @@ class Engine:
             surrogate = self._surrogate(group.celltype)[0]
             surrogate.check_inputs(dict(zip(surrogate.monitored_inputs,
                                             (p[sl] for p in peaks))))
-            for key in CELL_STATE:
+            for key in _cell_state(len(group.receptors)):
                 group.state[key] = host[key][sl]
             for key in [k for k in COMPONENT_STATE if k in host]:
                 group.state[key] = host[key][sl, :group.state[key].shape[1]]
@@ -810,6 +866,9 @@ class Engine:
             return group.state["eta"].sum(axis=1)
         if var == "v_t":
             return group.parameters["v_t_star"] + group.state["gamma"].sum(axis=1)
+        channel = self._receptor_signal(gid, var)
+        if channel is not None:
+            return group.state[cell_rules.state_keys(channel)[0]]
         return group.state[STATE_OF_SIGNAL[var]]
 
     def run(self, duration):

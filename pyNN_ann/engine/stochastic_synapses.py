@@ -30,7 +30,11 @@ mechanisms, with a weight ``w``:
       transmits w k / n;   available <- available - k;   t_last <- t
 
   Initial state available = n, t_last = -infinity (u = 0.5, the mod file's u0, which
-  the first spike forgets).
+  the first spike forgets). ``Projection.initialize(a=..., u=...)`` sets available
+  and u and starts the clock at that time (:func:`set_initial`), as NEST's
+  quantal_stp does. NEST transmits w per released site (w k, not w k / n): PyNN's
+  ``multiquantal_synapses.py`` example gives the same time course on both, n times
+  larger on NEST for n sites.
 
 Differences from pyNN.neuron: (1) NEURON's stochastic Tsodyks-Markram adjuster only
 acts on weights w > 0 (a synapse with w <= 0 always transmits w); here any w != 0 is
@@ -156,6 +160,35 @@ def initial_state(kind, params, size):
                 "t_surv": zero.copy()}
     return {"u": zero.copy(), "t_last": zero.copy(), "available": np.ones(size),
             "t_surv": zero.copy()}
+
+
+#: state variables ``Projection.initialize`` may set (NEST quantal_stp's names): ``a``
+#: available sites (integer, 0..n) and ``u`` the utilisation
+INITIAL_VALUES = {"multi_quantal": ("a", "u")}
+
+
+def set_initial(synapses, name, values, t):
+    """Set state ``name`` (:data:`INITIAL_VALUES`) of ``synapses`` (the engine's
+    ``{"kind", "params", "state"}``) as it is at time ``t``: the synapses' clock starts
+    there (t_last = t, as NEST's connections start at t = 0), so the first spike sees u
+    decay and depleted sites recover from ``t`` on, instead of forgetting the state as
+    a synapse that never fired does."""
+    state, params = synapses["state"], synapses["params"]
+    values = np.broadcast_to(np.asarray(values, dtype=float), state["u"].shape)
+    if name == "a":
+        bad = (values < 0) | (values > params["n"]) | (values != np.round(values))
+        if bad.any():
+            raise ValueError(f"a = {float(values[bad][0])}: the available release sites "
+                             "must be a whole number from 0 to n")
+        state["available"] = values.copy()
+    elif name == "u":
+        bad = (values < 0) | (values > 1) | ~np.isfinite(values)
+        if bad.any():
+            raise ValueError(f"u = {float(values[bad][0])} must lie in [0, 1]")
+        state["u"] = values.copy()
+    else:
+        raise KeyError(name)
+    state["t_last"] = np.full(values.shape, float(t))
 
 
 # --- the rules (any tensor namespace) ---------------------------------------------------

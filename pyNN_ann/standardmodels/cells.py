@@ -13,7 +13,7 @@ from pyNN.standardmodels import build_translations, cells
 
 from .. import simulator
 from ..surrogates import if_family, izhikevich
-from . import unavailable
+from .composed import AdExp, LIF, PointNeuron  # noqa: F401
 
 __all__ = [
     "HH_cond_exp", "IF_curr_alpha", "IF_curr_exp", "IF_curr_delta", "IF_cond_alpha",
@@ -21,8 +21,8 @@ __all__ = [
     "EIF_cond_alpha_isfa_ista", "GIF_cond_exp", "Izhikevich",
     "SpikeSourcePoisson", "SpikeSourceArray", "SpikeSourceGamma",
     "SpikeSourcePoissonRefractory", "SpikeSourceInhGamma",
-    # placeholders: constructing them raises NotImplementedError
-    "PointNeuron",
+    # composed types (``composed.py``)
+    "LIF", "AdExp", "PointNeuron",
 ]
 
 
@@ -254,14 +254,3 @@ class SpikeSourceInhGamma(cells.SpikeSourceInhGamma):
 
     def _push_parameters(self, engine, gid, updates, index):
         simulator.state.host_sources.set(gid, updates, index)
-
-
-def _no_surrogate(name):
-    return unavailable(
-        name,
-        f"has no trained surrogate for {name} yet; available cell types: HH_cond_exp, "
-        "the integrate-and-fire types IF_* and EIF_*, Izhikevich and the spike sources (see "
-        "list_standard_models())")
-
-
-PointNeuron = _no_surrogate("PointNeuron")

@@ -56,6 +56,35 @@ GIF_SYNAPSES = {"GIF_cond_exp": ("conductance", "exp")}
 #: fewer than K components
 GIF_COMPONENTS = ("tau_eta", "a_eta", "tau_gamma", "a_gamma")
 NO_THRESHOLD = 1e9  # mV: the threshold of cells that spike by escape noise only
+#: the two synaptic channels of the standard types
+STANDARD_RECEPTORS = ("excitatory", "inhibitory")
+#: kernel shapes of named receptors (composed PointNeuron types)
+RECEPTOR_SHAPES = ("exp", "alpha", "beta")
+
+
+def channel_suffix(channel):
+    """Suffix of synaptic channel ``channel``'s membrane parameters and engine columns:
+    E and I for the two standard channels (``tau_syn_E``, ``e_rev_I``), then 2, 3, ...
+    (``tau_syn_2``; beta kernels also ``tau_rise_<suffix>``)."""
+    return ("E", "I")[channel] if channel < 2 else str(channel)
+
+
+def receptor_list(synapses):
+    """``synapses`` -> (type, [(receptor name, shape), ...]), at least two channels.
+
+    ``synapses`` is (type, shape) for the standard types (channels "excitatory" and
+    "inhibitory", one shape) or (type, [(name, shape), ...]) for named receptors."""
+    kind, shapes = synapses
+    if isinstance(shapes, str):
+        return kind, [(name, shapes) for name in STANDARD_RECEPTORS]
+    receptors = [(str(name), str(shape)) for name, shape in shapes]
+    for name, shape in receptors:
+        if shape not in RECEPTOR_SHAPES:
+            raise ValueError(f"receptor {name!r}: kernel shape {shape!r} is not one of "
+                             f"{RECEPTOR_SHAPES}")
+    while len(receptors) < 2:  # an unused channel keeps the layout uniform
+        receptors.append((f".unused{len(receptors)}", "exp"))  # no receptor has a "."
+    return kind, receptors
 
 #: parameters of the membrane (engine names), with their meaning and unit
 MEMBRANE_PARAMETERS = {
@@ -151,18 +180,23 @@ def check_gif(parameters):
                     f"must be {rule}")
 
 
-def membrane_inputs(g_exc, g_inh, g_s, g_r, params, conductance, i_inj=0.0):
+def membrane_inputs(g_exc, g_inh, g_s, g_r, params, conductance, i_inj=0.0, extra=None):
     """(v_inf, rate): the membrane's instantaneous steady state (mV) and rate (1/ms).
 
     ``g_exc``/``g_inh`` are conductances (uS) where ``conductance`` is 1 and currents
-    (nA, inhibitory ones negative) where it is 0; ``g_s``/``g_r`` are in nS. Works on
-    NumPy arrays and on backend tensors alike (the engine calls it inside its loop).
+    (nA, inhibitory ones negative) where it is 0; ``g_s``/``g_r`` are in nS. ``extra``
+    is None or (sum of g, sum of g * e_rev) over the channels beyond the first two
+    (named receptors). Works on NumPy arrays and on backend tensors alike (the engine
+    calls it inside its loop).
     """
     g_leak = params["cm"] / params["tau_m"]
-    g_tot = g_leak + conductance * (g_exc + g_inh) + 1e-3 * (g_s + g_r)
+    g_syn, ge_syn = g_exc + g_inh, g_exc * params["e_rev_E"] + g_inh * params["e_rev_I"]
+    if extra is not None:
+        g_syn, ge_syn = g_syn + extra[0], ge_syn + extra[1]
+    g_tot = g_leak + conductance * g_syn + 1e-3 * (g_s + g_r)
     i_tot = (g_leak * params["v_rest"] + params["i_offset"] + i_inj
-             + conductance * (g_exc * params["e_rev_E"] + g_inh * params["e_rev_I"])
-             + (1.0 - conductance) * (g_exc + g_inh)
+             + conductance * ge_syn
+             + (1.0 - conductance) * g_syn
              + 1e-3 * (g_s * params["e_rev_sfa"] + g_r * params["e_rev_rr"]))
     return i_tot / g_tot, g_tot / params["cm"]
 

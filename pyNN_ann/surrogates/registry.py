@@ -15,6 +15,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import warnings
 from functools import lru_cache
 
@@ -33,12 +34,36 @@ _MONITORED = {"g_exc": ("g_exc", "uS"), "g_inh": ("g_inh", "uS"),
               "u_abs": ("the recovery variable |u|", "mV/ms")}
 
 
+def _domain_name(name, domain):
+    """The domain entry that bounds parameter ``name``: the synaptic time constants of
+    named receptors (``tau_syn_2``, ``tau_rise_E``, ...) share the range of
+    ``tau_syn_E``."""
+    if name in domain["ranges"] or name in domain["fixed"]:
+        return name
+    if re.fullmatch(r"tau_syn_\d+|tau_rise_\w+", name) and "tau_syn_E" in domain["ranges"]:
+        return "tau_syn_E"
+    return name
+
+
 class OutOfDomainError(InvalidParameterValueError):
     """A cell parameter lies outside the domain the surrogate was trained on."""
 
 
 class InputRangeWarning(UserWarning):
     """The synaptic input went beyond the range the surrogate was trained on."""
+
+
+def _warn_user(message):
+    """Warn with the location of the first caller outside pyNN.ann and PyNN (the line
+    of the user's script), however deep the call chain that noticed the problem."""
+    import sys
+
+    import pyNN
+    frame, level = sys._getframe(1), 2
+    packages = (os.path.dirname(os.path.dirname(__file__)), os.path.dirname(pyNN.__file__))
+    while frame is not None and frame.f_code.co_filename.startswith(packages):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, InputRangeWarning, stacklevel=level)
 
 
 def _sha256(path):
@@ -159,6 +184,7 @@ class Surrogate:
                 "after widening its training domain (pyNN_ann/surrogates/training/).")
         for name, values in parameters.items():
             values = np.atleast_1d(np.asarray(values, dtype=float))
+            name = _domain_name(name, domain)
             if name in domain["fixed"]:
                 ref = domain["fixed"][name]
                 bad = ~np.isclose(values, ref, rtol=1e-6, atol=0.0)
@@ -185,11 +211,10 @@ class Surrogate:
             if bad.any():
                 if not np.all(np.isfinite(values)):
                     raise OutOfDomainError(f"{self.celltype}: initial {name} must be finite")
-                warnings.warn(
+                _warn_user(
                     f"{self.celltype}: initial {name} = {float(values[bad][0])} "
                     f"({int(bad.sum())} cell(s)) is outside the trained range [{lo}, {hi}]; "
-                    "the first milliseconds are an extrapolation.",
-                    InputRangeWarning, stacklevel=4)
+                    "the first milliseconds are an extrapolation.")
 
     def check_inputs(self, peaks):
         """Warn when the synaptic conductances reached beyond those seen in training:
@@ -199,20 +224,19 @@ class Surrogate:
             if name == "i_ext" and limit is not None:  # a [low, high] range, nA
                 bad = (values < limit[0] - 1e-6) | (values > limit[1] + 1e-6)
                 if bad.any():
-                    warnings.warn(
+                    _warn_user(
                         f"{self.celltype}: injected current (with i_offset) reached "
                         f"{float(values[bad][0]):.3g} nA, outside the [{limit[0]:.3g}, "
                         f"{limit[1]:.3g}] nA the surrogate was trained with; its output "
-                        "there is an extrapolation.", InputRangeWarning, stacklevel=4)
+                        "there is an extrapolation.")
                 continue
             if limit is not None and len(values) and float(np.max(values)) > limit:
                 what, unit = _MONITORED[name]
-                warnings.warn(
+                _warn_user(
                     f"{self.celltype}: {what} reached {float(np.max(values)):.3g} {unit} in "
                     f"{int(np.sum(values > limit))} cell(s), beyond the {limit:.3g} {unit} the "
                     "surrogate was trained with; its output there is an extrapolation "
-                    "(reduce the synaptic drive or train with a stronger input regime).",
-                    InputRangeWarning, stacklevel=4)
+                    "(reduce the synaptic drive or train with a stronger input regime).")
 
     def check_weights(self, receptor, weights):
         """Warn when most synapses of a projection are weaker than any the surrogate was
@@ -224,15 +248,14 @@ class Surrogate:
             return
         weak = weights < trained[0] * (1 - 1e-6)
         if weak.mean() > 0.5:
-            warnings.warn(
+            _warn_user(
                 f"{self.celltype}: {int(weak.sum())} of {len(weights)} {receptor} synapses "
                 f"of a projection have weights below {trained[0]:.3g} uS (median "
                 f"{float(np.median(weights)):.3g} uS), the smallest the surrogate was trained "
                 f"with (trained: {trained[0]:.3g}-{trained[1]:.3g} uS); a drive made of many "
                 "weak inputs is outside its training data and its accuracy there is not "
                 "validated (docs/results.md). Train a surrogate with a weak-input regime "
-                f"(pyNN_ann/surrogates/training/specs.py, `pynn-ann train {self.celltype}`).",
-                InputRangeWarning, stacklevel=5)
+                f"(pyNN_ann/surrogates/training/specs.py, `pynn-ann train {self.celltype}`).")
 
     def synaptic_inputs(self, parameters):
         """Per-cell constants the engine needs: reversal potentials, synaptic time

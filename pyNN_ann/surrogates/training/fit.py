@@ -72,7 +72,7 @@ def if_inputs(data, p):
         trains = np.split(data[f"{key}_times"], np.cumsum(data[f"{key}_counts"])[:-1])
         for i, t in enumerate(trains):
             shape = if_family.SYNAPSES[str(data["celltype"][i])][1]
-            decay, kick_g, kick_x, alpha_dt, mean_g, mean_x = _kernel(shape, m[tau][i], dt)
+            decay, _, kick_g, kick_x, alpha_dt, mean_g, mean_x = _kernel(shape, m[tau][i], dt)
             steps = np.round((t + data["delay"][i]) / dt).astype(np.int64)
             jumps = np.bincount(steps[steps < n], minlength=n) * data[f"{key}_weight"][i]
             x = lfilter([1.0], [1.0, -decay], jumps * kick_x)
