@@ -55,7 +55,8 @@ def _models(argv):
     import os
     from pyNN_ann.surrogates import registry
 
-    names = list(registry.available())
+    models = registry.shipped()  # directory -> (cell type, dt)
+    names = list(models)
     models_dir = getattr(registry, "MODELS_DIR", None)
 
     def metadata(name):
@@ -76,12 +77,14 @@ def _models(argv):
         return 0
     for name in names:
         md = metadata(name)
-        details = []
-        if "dt" in md:
-            details.append(f"dt={md['dt']} ms")
+        details = [f"dt={models[name][1]:g} ms"]
+        if name != models[name][0]:
+            details.append(f"surrogate {models[name][0]}")
         if "flops_per_step" in md:
             details.append(f"{md['flops_per_step']} FLOP/step")
         print(name + ("  (" + ", ".join(details) + ")" if details else ""))
+        if md.get("celltypes"):
+            print("    runs " + ", ".join(md["celltypes"]))
     if models_dir:
         print(f"\n{len(names)} surrogate(s) in {models_dir}")
     return 0

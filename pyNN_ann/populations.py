@@ -14,6 +14,7 @@ from pyNN.parameters import LazyArray, ParameterSpace, simplify
 
 from . import simulator
 from .recording import Recorder
+from .surrogates import registry
 
 
 def engine_addresses(cells):
@@ -189,8 +190,12 @@ class Population(PopulationMixin, common.Population):
         for name, value in self.celltype.default_initial_values.items():
             initial[name] = LazyArray(value, shape=(self.size,), dtype=float).evaluate(
                 simplify=False)
-        self._engine_group = self.celltype._create_engine_group(
-            state.engine, self.size, self._parameters, initial)
+        try:
+            self._engine_group = self.celltype._create_engine_group(
+                state.engine, self.size, self._parameters, initial)
+        except registry.UnsupportedTimestepError as err:  # name the PyNN type too
+            raise registry.UnsupportedTimestepError(
+                f"{self.celltype.__class__.__name__}: {err}") from None
 
     def _set_initial_value_array(self, variable, initial_values):
         values = initial_values.evaluate(simplify=False)

@@ -5,7 +5,6 @@ Knows nothing of PyNN objects; the adapter talks to it through :class:`Engine`
 batched together; spike sources (Poisson, arrays) are generated inside the loop.
 """
 
-import math
 import time
 
 import numpy as np
@@ -108,11 +107,7 @@ class Engine:
 
     def _surrogate(self, celltype):
         if celltype not in self._cells:
-            surrogate = registry.load(celltype)
-            if not math.isclose(surrogate.dt, self.dt, rel_tol=1e-9):
-                raise NotImplementedError(
-                    f"the {celltype} surrogate was trained at dt = {surrogate.dt} ms; "
-                    f"running it at timestep {self.dt} ms is not supported")
+            surrogate = registry.load(celltype, dt=self.dt)  # the model trained at dt
             self._cells[celltype] = (surrogate, surrogate.build_cell())
         return self._cells[celltype]
 

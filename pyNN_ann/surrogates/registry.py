@@ -4,10 +4,16 @@ Each model lives in ``models/<celltype>/`` as ``weights.npz`` (plain arrays, loa
 with ``allow_pickle=False``: loading never executes code) and ``metadata.json``
 (cell type, dt, architecture, normalisation, parameter domain, measured accuracy,
 format version, SHA-256 of the weights).
+
+A surrogate is trained for one time step. The model for dt = 0.1 ms (PyNN's default)
+lives in ``models/<celltype>/``, those for other steps in ``models/<celltype>_dt<dt>/``
+(e.g. ``IF_membrane_dt0.01``); :func:`load` picks the one whose metadata ``dt``
+matches the simulation's.
 """
 
 import hashlib
 import json
+import math
 import os
 import re
 import warnings
@@ -18,6 +24,7 @@ from pyNN.errors import InvalidParameterValueError
 
 FORMAT_VERSION = 1
 MODELS_DIR = os.path.join(os.path.dirname(__file__), "models")
+DEFAULT_DT = 0.1  # ms: the step of the models in the plain ``models/<celltype>/``
 
 
 _MONITORED = {"g_exc": ("g_exc", "uS"), "g_inh": ("g_inh", "uS"),
@@ -64,12 +71,54 @@ def _sha256(path):
         return hashlib.sha256(f.read()).hexdigest()
 
 
+class UnsupportedTimestepError(NotImplementedError):
+    """No shipped surrogate of a cell type was trained at the simulation's time step."""
+
+
+def same_dt(a, b):
+    """Time steps equal up to float rounding (0.1 == 0.1000000001)."""
+    return math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=1e-12)
+
+
+def dt_suffix(dt):
+    """Directory (and data file) suffix of models at ``dt`` ms: none at 0.1, else
+    ``_dt<dt>`` (``_dt0.01``)."""
+    return "" if same_dt(dt, DEFAULT_DT) else f"_dt{float(dt):g}"
+
+
+def model_dir(celltype, dt=DEFAULT_DT, models_dir=None):
+    """Where the surrogate of ``celltype`` for time step ``dt`` lives."""
+    return os.path.join(models_dir or MODELS_DIR, celltype + dt_suffix(dt))
+
+
+def _metadata(directory):
+    try:
+        with open(os.path.join(directory, "metadata.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def shipped(models_dir=None):
+    """{model directory name: (cell type, dt)} of every shipped surrogate."""
+    root = models_dir or MODELS_DIR
+    out = {}
+    if os.path.isdir(root):
+        for d in sorted(os.listdir(root)):
+            md = _metadata(os.path.join(root, d))
+            if md is not None:
+                out[d] = (md.get("celltype", d), float(md.get("dt", DEFAULT_DT)))
+    return out
+
+
 def available():
-    """Names of the cell types with a shipped surrogate."""
-    if not os.path.isdir(MODELS_DIR):
-        return []
-    return sorted(d for d in os.listdir(MODELS_DIR)
-                  if os.path.exists(os.path.join(MODELS_DIR, d, "metadata.json")))
+    """Names of the cell types with a shipped surrogate (at any time step)."""
+    return sorted({celltype for celltype, _ in shipped().values()})
+
+
+def timesteps(celltype):
+    """The time steps (ms) at which a surrogate of ``celltype`` is shipped, ascending."""
+    return sorted(dt for ct, dt in shipped().values() if ct == celltype)
 
 
 class Surrogate:
@@ -218,20 +267,39 @@ class Surrogate:
                 "tau_syn_E": p["tau_syn_E"], "tau_syn_I": p["tau_syn_I"]}
 
 
-@lru_cache(maxsize=None)
-def load(celltype, directory=None):
-    """The shipped surrogate for ``celltype`` (cached)."""
-    directory = directory or os.path.join(MODELS_DIR, celltype)
-    if not os.path.exists(os.path.join(directory, "metadata.json")):
+def find(celltype, dt=DEFAULT_DT):
+    """Directory of the shipped surrogate of ``celltype`` trained at ``dt`` ms.
+
+    Raises ``NotImplementedError`` if there is no surrogate of ``celltype`` at all, and
+    :class:`UnsupportedTimestepError` (a ``NotImplementedError``) naming the shipped
+    time steps and the command that trains one if none was trained at ``dt``."""
+    for name, (ct, step) in shipped().items():
+        if ct == celltype and same_dt(step, dt):
+            return os.path.join(MODELS_DIR, name)
+    steps = timesteps(celltype)
+    if not steps:
         raise NotImplementedError(
             f"pyNN.ann ships no trained surrogate for {celltype} (available: "
             f"{', '.join(available()) or 'none'}); train one with `pynn-ann train {celltype}`.")
+    raise UnsupportedTimestepError(
+        f"the {celltype} surrogate is shipped for timestep "
+        f"{' and '.join(f'{s:g}' for s in steps)} ms only, not {float(dt):g} ms: use "
+        f"setup(timestep={steps[0]:g}) or train one with "
+        f"`pynn-ann train {celltype} --dt {float(dt):g}`.")
+
+
+@lru_cache(maxsize=None)
+def load(celltype, directory=None, dt=DEFAULT_DT):
+    """The shipped surrogate for ``celltype`` at time step ``dt`` ms (cached); see
+    :func:`find`."""
+    directory = directory or find(celltype, round(float(dt), 12))
     return Surrogate(directory)
 
 
-def store_accuracy(celltype, key, accuracy, directory=None):
-    """Record validation results under ``metadata["accuracy"][key]``."""
-    directory = directory or os.path.join(MODELS_DIR, celltype)
+def store_accuracy(celltype, key, accuracy, directory=None, dt=DEFAULT_DT):
+    """Record validation results under ``metadata["accuracy"][key]`` of the model of
+    ``celltype`` at ``dt``."""
+    directory = directory or find(celltype, dt)
     path = os.path.join(directory, "metadata.json")
     with open(path) as f:
         metadata = json.load(f)

@@ -295,7 +295,7 @@ def main(argv=None):
                 registry.store_accuracy(model, key, to_json(
                     {"protocol": m["protocol"], "reference": m["reference"],
                      **{k: ann[k] for k in ("short", "long", "drift") if k in ann},
-                     "command": command}))
+                     "command": command}), dt=args.dt)
     from .report import summary_table
     print(summary_table(result))
     print(f"\nreport: {os.path.join(args.output, 'report.md')}")

@@ -392,7 +392,7 @@ def main(argv=None):
             from ..surrogates import registry
             registry.store_accuracy(m["model"], f"{ct} (standard)", to_json(
                 {k: m[k] for k in ("protocol", "reference", "command")}
-                | {"statistics": m["results"]}))
+                | {"statistics": m["results"]}), dt=args.dt)
     with open(os.path.join(args.output, "metrics.json"), "w") as f:
         json.dump(to_json(results), f, indent=1)
     if args.json:

@@ -118,13 +118,16 @@ def adaptation_current(data, m):
 
 
 def if_clamp(data, p):
-    """Samples from one before each reference spike to one after the refractory
-    period (the sample before a spike can carry the resampled spike peak)."""
+    """Samples from one before each reference spike to 0.2 ms (two samples at dt 0.1)
+    after the refractory period (the sample before a spike can carry the resampled
+    spike peak, those just after the reset the interpolation across it)."""
     m, _ = _membrane(data, p)
     n_cells, n = data["v"].shape
+    dt = float(data["dt"])
+    extra = max(3, int(np.ceil(0.3 / dt - 1e-6)))
     clamp = np.zeros((n_cells, n), bool)
     for i, steps in enumerate(spike_steps(data)):
-        width = int(round(m["tau_refrac"][i] / float(data["dt"]))) + 3
+        width = int(round(m["tau_refrac"][i] / dt)) + extra
         for s in steps:
             clamp[i, max(s - 1, 0):s - 1 + width] = True
     return clamp

@@ -19,7 +19,11 @@ def main(argv=None):
     parser.add_argument("celltype")
     parser.add_argument("--cells", type=int, help="reference cells per input regime "
                         "(default: the cell type's training specification)")
-    parser.add_argument("--duration", type=float, default=2000.0, help="ms per cell")
+    parser.add_argument("--dt", type=float, default=0.1,
+                        help="ms: the time step the surrogate is trained for (reference "
+                             "sampled on this grid; the engine picks the model by dt)")
+    parser.add_argument("--duration", type=float, help="ms per cell (default 2000; "
+                        "500 at dt < 0.1)")
     parser.add_argument("--data-dir", default="pynn_ann_data",
                         help="reference data are stored (and reused) here")
     parser.add_argument("--output", help="model directory (default: the package's)")
@@ -29,8 +33,9 @@ def main(argv=None):
     parser.add_argument("--batches-per-epoch", type=int, default=50)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--length", type=int, help="steps per training window")
-    parser.add_argument("--learning-rate", type=float, default=2e-3)
-    parser.add_argument("--loss", choices=("mse", "huber"), default="mse")
+    parser.add_argument("--learning-rate", type=float, help="default 2e-3 (3e-4 at dt < 0.1)")
+    parser.add_argument("--loss", choices=("mse", "huber"),
+                        help="default mse (huber at dt < 0.1)")
     parser.add_argument("--schedule",
                         help="curriculum as fraction:horizon pairs (horizon 0 = teacher "
                              "forcing, 'none' = free run)")
@@ -45,6 +50,12 @@ def main(argv=None):
                      schedule="0.3:0,0.6:10,1.0:50"))
     if args.celltype == "Izhikevich":
         from .train_izhikevich import DEFAULTS as defaults
+    defaults = dict(defaults)
+    if args.dt < 0.1 - 1e-9 and not hh:  # the recipe of the shipped dt-0.01 models
+        defaults.update(length=600, schedule="0.3:0,1.0:20", duration=500.0, epochs=20,
+                        learning_rate=3e-4, loss="huber")
+    for key, value in (("duration", 2000.0), ("learning_rate", 2e-3), ("loss", "mse")):
+        defaults.setdefault(key, value)
     for key, value in defaults.items():  # the recipes of the shipped models
         if getattr(args, key) is None:
             setattr(args, key, value)
@@ -66,6 +77,13 @@ def main(argv=None):
         raise SystemExit(f"no training specification for {args.celltype}; "
                          f"known: {', '.join(list(SPECS) + sorted(set(if_family.MODELS.values())))}")
     return train_hh(args)
+
+
+def dt_suffix(dt):
+    """File-name suffix of data and models at ``dt`` ms: none at 0.1 (the original
+    models), ``_dt<dt>`` otherwise."""
+    from ..registry import dt_suffix as suffix
+    return suffix(dt)
 
 
 def fit_from_args(cell, data, spec, args, **options):
@@ -96,13 +114,14 @@ def train_hh(args):
     os.makedirs(args.data_dir, exist_ok=True)
     datasets = []
     for regime, cells, data_seed in spec.training_sets:
-        path = os.path.join(args.data_dir, f"{args.celltype}_{regime}.npz")
+        path = os.path.join(args.data_dir, f"{args.celltype}_{regime}{dt_suffix(args.dt)}.npz")
         if os.path.exists(path):
             with np.load(path) as f:
                 datasets.append({k: f[k] for k in f.files})
         else:
             datasets.append(generate(args.celltype, args.cells or cells, args.duration,
-                                     seed=data_seed, regime=regime, workers=args.workers))
+                                     dt=args.dt, seed=data_seed, regime=regime,
+                                     workers=args.workers))
             np.savez_compressed(path, **datasets[-1])
     data = with_conductances(merge(datasets))
     inputs, v, clamp = surrogate_inputs(data, spec)
@@ -112,7 +131,7 @@ def train_hh(args):
     started = time.perf_counter()
     history = fit_from_args(cell, data, spec, args)
     import keras
-    output = args.output or os.path.join(registry.MODELS_DIR, args.celltype)
+    output = args.output or registry.model_dir(args.celltype, args.dt)
     metadata = {
         "celltype": args.celltype, "dt": float(data["dt"]),
         "spike_threshold": spec.spike_threshold, "reference_leak": spec.reference_leak,

@@ -15,17 +15,19 @@ DEFAULTS = dict(units=32, epochs=40, batch_size=128, length=300,
                 schedule="0.3:0,0.6:10,1.0:50")
 
 
-def load_data(data_dir, spec, workers=2, duration=2000.0, cells=None):
-    """Reference data (generated when missing), from ``data_dir``."""
+def load_data(data_dir, spec, workers=2, duration=2000.0, cells=None, dt=0.1):
+    """Reference data sampled every ``dt`` ms (generated when missing), from
+    ``data_dir``."""
+    from ..registry import dt_suffix
     from .dataset import generate
     parts = []
     for regime, n_cells, seed in spec.training_sets:
-        path = os.path.join(data_dir, f"{spec.name}_{regime}.npz")
+        path = os.path.join(data_dir, f"{spec.name}_{regime}{dt_suffix(dt)}.npz")
         if os.path.exists(path):
             with np.load(path) as f:
                 parts.append({k: f[k] for k in f.files})
         else:
-            parts.append(generate(spec.name, cells or n_cells, duration, seed=seed,
+            parts.append(generate(spec.name, cells or n_cells, duration, dt=dt, seed=seed,
                                   regime=regime, workers=workers))
             np.savez_compressed(path, **parts[-1])
     from .dataset import merge
@@ -42,14 +44,14 @@ def train_izhikevich(args):
 
     spec = SPECS[izhikevich.MODEL]
     os.makedirs(args.data_dir, exist_ok=True)
-    data = load_data(args.data_dir, spec, args.workers, args.duration, args.cells)
+    data = load_data(args.data_dir, spec, args.workers, args.duration, args.cells, args.dt)
     inputs, v, clamp = izhikevich.training_inputs(data)
     dt = float(data["dt"])
     cell = IzhikevichSurrogateCell(units=args.units,
                                    norm=izhikevich.normalisation(inputs, v, clamp, dt))
     started = time.perf_counter()
     history = fit_from_args(cell, data, spec, args, warmup=50)
-    output = args.output or os.path.join(registry.MODELS_DIR, izhikevich.MODEL)
+    output = args.output or registry.model_dir(izhikevich.MODEL, args.dt)
     v_after = v + inputs[..., 4]
     metadata = {
         "celltype": izhikevich.MODEL, "kind": izhikevich.KIND, "dt": dt,

@@ -30,10 +30,11 @@ def model_of(name):
     return if_family.MODELS.get(name, name)
 
 
-def load_family_data(data_dir, workers=2, duration=2000.0, model=if_family.MODEL):
+def load_family_data(data_dir, workers=2, duration=2000.0, model=if_family.MODEL, dt=0.1):
     """Reference data of every type run by ``model`` with training cells (generated
-    when missing), merged, with a ``celltype`` column and NaN for parameters a type
-    lacks."""
+    when missing), sampled every ``dt`` ms, merged, with a ``celltype`` column and NaN
+    for parameters a type lacks."""
+    from ..registry import dt_suffix
     from .dataset import generate
     from .specs import SPECS
     parts = []
@@ -41,12 +42,12 @@ def load_family_data(data_dir, workers=2, duration=2000.0, model=if_family.MODEL
         for regime, cells, seed in SPECS[name].training_sets:
             if not cells:
                 continue
-            path = os.path.join(data_dir, f"{name}_{regime}.npz")
+            path = os.path.join(data_dir, f"{name}_{regime}{dt_suffix(dt)}.npz")
             if os.path.exists(path):
                 with np.load(path) as f:
                     data = {k: f[k] for k in f.files}
             else:
-                data = generate(name, cells, duration, seed=seed, regime=regime,
+                data = generate(name, cells, duration, dt=dt, seed=seed, regime=regime,
                                 workers=workers)
                 np.savez_compressed(path, **data)
             data["celltype"] = np.array([name] * data["v"].shape[0])
@@ -76,18 +77,20 @@ def train_membrane(args):
     model = model_of(args.celltype)
     exponential = model == if_family.EIF_MODEL
     os.makedirs(args.data_dir, exist_ok=True)
-    data = load_family_data(args.data_dir, args.workers, args.duration, model)
+    data = load_family_data(args.data_dir, args.workers, args.duration, model, args.dt)
     spec = SPECS["EIF_cond_exp_isfa_ista" if exponential else "IF_cond_exp"]
     inputs, v, clamp = surrogate_inputs(data, spec)
     norm = normalisation(inputs, v, clamp, spec, dt=float(data["dt"]))
     cls = ExponentialMembraneSurrogateCell if exponential else MembraneSurrogateCell
     cell = cls(units=args.units, norm=norm)
     started = time.perf_counter()
-    history = fit_from_args(cell, data, spec, args, warmup=50)
+    # teacher-forced warm-up of mid-trace windows: 50 steps of the 300-step windows at
+    # dt 0.1, a sixth of longer windows
+    history = fit_from_args(cell, data, spec, args, warmup=max(50, args.length // 6))
     free = ~(clamp[:, :-1] | clamp[:, 1:])
     drive = np.abs(inputs[:, :-1, 0] - v[:, :-1])[free]
     counts = {ct: int(n) for ct, n in zip(*np.unique(data["celltype"], return_counts=True))}
-    output = args.output or os.path.join(registry.MODELS_DIR, model)
+    output = args.output or registry.model_dir(model, args.dt)
     metadata = {
         "celltype": model, "kind": "exp_membrane" if exponential else "membrane",
         "dt": float(data["dt"]),

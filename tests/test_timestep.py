@@ -1,0 +1,161 @@
+"""Surrogates per time step: the registry picks the model trained at the simulation's
+dt; an unsupported dt is refused clearly; integrate-and-fire cells at dt 0.01 ms."""
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from pyNN_ann.surrogates import registry
+
+needs_if_001 = pytest.mark.skipif(0.01 not in registry.timesteps("IF_membrane"),
+                                  reason="no shipped IF_membrane surrogate at dt 0.01 ms")
+
+
+@pytest.fixture
+def models_dir(tmp_path, monkeypatch):
+    """A private models directory holding the shipped IF_membrane (dt 0.1) and a copy
+    whose metadata says dt 0.025 ms."""
+    src = registry.find("IF_membrane", 0.1)
+    shutil.copytree(src, tmp_path / "IF_membrane")
+    shutil.copytree(src, tmp_path / "IF_membrane_dt0.025")
+    meta = tmp_path / "IF_membrane_dt0.025" / "metadata.json"
+    md = json.loads(meta.read_text())
+    md["dt"] = 0.025
+    meta.write_text(json.dumps(md))
+    monkeypatch.setattr(registry, "MODELS_DIR", str(tmp_path))
+    registry.load.cache_clear()
+    yield tmp_path
+    registry.load.cache_clear()
+
+
+def test_registry_selects_the_model_by_dt(models_dir):
+    assert registry.timesteps("IF_membrane") == [0.025, 0.1]
+    assert registry.find("IF_membrane", 0.1) == os.path.join(models_dir, "IF_membrane")
+    assert registry.find("IF_membrane", 0.025) == os.path.join(models_dir, "IF_membrane_dt0.025")
+    assert registry.load("IF_membrane", dt=0.1 + 1e-12).dt == 0.1  # float-tolerant
+    assert registry.load("IF_membrane", dt=0.025).dt == 0.025
+    assert registry.model_dir("IF_membrane", 0.025) == str(models_dir / "IF_membrane_dt0.025")
+    assert registry.available() == ["IF_membrane"]
+
+
+def test_engine_uses_the_model_of_its_dt(models_dir):
+    from pyNN_ann.engine import Engine
+    for dt in (0.1, 0.025):
+        engine = Engine(dt=dt, progress=False)
+        surrogate, _ = engine._surrogate("IF_membrane")
+        assert surrogate.dt == dt
+
+
+def test_unsupported_timestep_is_refused_clearly(sim):
+    sim.setup(timestep=0.05)
+    with pytest.raises(NotImplementedError) as info:
+        sim.Population(2, sim.IF_cond_exp())
+    message = str(info.value)
+    assert isinstance(info.value, registry.UnsupportedTimestepError)
+    for part in ("IF_cond_exp", "IF_membrane", "0.05 ms", "0.1",
+                 "pynn-ann train IF_membrane --dt 0.05"):
+        assert part in message, message
+
+
+def test_unknown_surrogate_is_refused():
+    with pytest.raises(NotImplementedError, match="ships no trained surrogate for Nothing"):
+        registry.find("Nothing", 0.1)
+
+
+def _analytic_rate(p):
+    """Hz of a leaky integrate-and-fire cell under a constant current."""
+    v_inf = p["v_rest"] + p["i_offset"] * p["tau_m"] / p["cm"]
+    isi = p["tau_refrac"] + p["tau_m"] * np.log((v_inf - p["v_reset"]) / (v_inf - p["v_thresh"]))
+    return np.where(v_inf > p["v_thresh"], 1000.0 / isi, 0.0)
+
+
+@needs_if_001
+def test_dc_driven_heterogeneous_cells_fire_at_the_analytic_rate(sim):
+    rng = np.random.default_rng(7)
+    n = 40
+    p = {"tau_m": rng.uniform(5.0, 50.0, n), "cm": rng.uniform(0.2, 1.5, n),
+         "v_rest": rng.uniform(-75.0, -60.0, n), "tau_refrac": rng.uniform(0.0, 5.0, n),
+         "tau_syn_E": rng.uniform(0.5, 10.0, n), "tau_syn_I": rng.uniform(1.0, 20.0, n)}
+    p["v_thresh"] = p["v_rest"] + rng.uniform(8.0, 20.0, n)
+    p["v_reset"] = p["v_thresh"] - rng.uniform(3.0, 15.0, n)
+    rheobase = (p["v_thresh"] - p["v_rest"]) * p["cm"] / p["tau_m"]
+    p["i_offset"] = rheobase * rng.uniform(1.1, 3.0, n)
+    expected = _analytic_rate(p)
+    rates = {}
+    for dt in (0.01, 0.1):
+        sim.setup(timestep=dt)
+        cells = sim.Population(n, sim.IF_curr_exp(**p), initial_values={"v": p["v_rest"]})
+        cells.record(["spikes", "v"])
+        sim.run(1000.0)
+        seg = cells.get_data().segments[0]
+        v = seg.filter(name="v")[0]
+        assert v.sampling_period.rescale("ms").magnitude == pytest.approx(dt)
+        assert v.shape == (int(round(1000.0 / dt)) + 1, n)
+        assert np.all(v.magnitude <= p["v_thresh"] + 1e-3)  # reset at threshold
+        # steady rate from the inter-spike intervals (the first spike follows the rise
+        # from rest)
+        rates[dt] = np.array([1000.0 / np.mean(np.diff(st.magnitude)) for st in seg.spiketrains])
+    for dt, tolerance in ((0.01, 0.02), (0.1, 0.05)):
+        err = np.abs(rates[dt] - expected) / expected
+        assert err.max() < tolerance, (dt, err.max(), rates[dt], expected)
+
+
+@needs_if_001
+def test_synaptic_input_at_dt_001_matches_dt_01(sim):
+    """Poisson-driven IF_cond_exp cells: rates at dt 0.01 and 0.1 agree (the two models
+    approximate the same continuous-time cell)."""
+    rates = {}
+    for dt in (0.01, 0.1):
+        sim.setup(timestep=dt, rng_seed=5)
+        src = sim.Population(200, sim.SpikeSourceArray(spike_times=np.arange(1.0, 1000.0, 2.7)))
+        cells = sim.Population(20, sim.IF_cond_exp(tau_refrac=2.0, i_offset=0.3))
+        sim.Projection(src, cells, sim.FixedNumberPreConnector(10, rng=sim.NumpyRNG(3)),
+                       sim.StaticSynapse(weight=0.004, delay=1.0), receptor_type="excitatory")
+        cells.record("spikes")
+        sim.run(1000.0)
+        rates[dt] = np.array([len(s) for s in cells.get_data().segments[0].spiketrains])
+    assert rates[0.1].mean() > 5
+    assert np.abs(rates[0.01] - rates[0.1]).max() <= 0.05 * rates[0.1].max() + 2, rates
+
+
+#: loose regression guards on Γ for 10 cells (the 50-cell numbers: docs/validation/
+#: IF_family_dt0.01, EIF_family_dt0.01; the IF targets are missed, see docs/results.md)
+DT001_FLOORS = {"IF_cond_exp": 0.5, "IF_curr_exp": 0.3, "IF_cond_alpha": 0.5,
+                "IF_curr_alpha": 0.3, "EIF_cond_exp_isfa_ista": 0.8}
+
+
+@pytest.mark.slow
+@needs_if_001
+@pytest.mark.parametrize("celltype", sorted(DT001_FLOORS))
+def test_types_at_dt_001_against_converged_neuron(celltype):
+    """10 held-out cells x 1 s at dt 0.01 ms against pyNN.neuron CVODE."""
+    import pyNN.ann as ann
+    from pyNN_ann.reference_simulators import ensure_neuron_mechanisms
+    from pyNN_ann.surrogates.training.protocols import random_protocol
+    from pyNN_ann.surrogates.training.reference import run_in_subprocess, run_protocol
+    from pyNN_ann.surrogates.training.specs import SPECS
+    from pyNN_ann.validation.metrics import compare
+
+    if 0.01 not in registry.timesteps(SPECS[celltype].model):
+        pytest.skip(f"no shipped {SPECS[celltype].model} surrogate at dt 0.01 ms")
+    ensure_neuron_mechanisms()
+    protocol = random_protocol(SPECS[celltype], 10, 1000.0, dt=0.01, seed=950003)
+    ref = run_in_subprocess(protocol)
+    test = run_protocol(ann, protocol)
+    m = compare(ref, test, 0.01, protocol.duration)["aggregate"]
+    assert m["rate_ref_hz"] > 1.0
+    assert m["gamma"] > DT001_FLOORS[celltype], m
+    assert m["vm_rmse_mv"] < 3.0, m
+    counts = np.array([[len(s) for s in r["spikes"]] for r in (ref, test)])
+    assert abs(counts[1].sum() - counts[0].sum()) <= 0.1 * counts[0].sum() + 2, counts
+
+
+def test_models_command_lists_each_model_with_its_dt(models_dir, capsys):
+    from pyNN_ann.cli import _models
+    _models([])
+    out = capsys.readouterr().out
+    assert "IF_membrane  (dt=0.1 ms" in out
+    assert "IF_membrane_dt0.025  (dt=0.025 ms, surrogate IF_membrane" in out
