@@ -311,3 +311,19 @@ def _jax_trainer(cell, optimizer, loss_kind):
             var.assign(value)
 
     return step, finish
+
+
+def training_record(args, started, history, **facts):
+    """The ``training`` block of a model's metadata: the reference, ``facts`` about
+    the data (cells, regimes, duration_ms), the recipe in ``args``, the wall time since
+    ``started`` (``time.perf_counter()``) and the final loss."""
+    import datetime
+
+    import keras
+    recipe = {key: getattr(args, key) for key in (
+        "seed", "epochs", "batches_per_epoch", "batch_size", "length", "learning_rate",
+        "loss", "schedule")}
+    return {"reference": "pyNN.neuron 9.0.2, CVODE rtol=atol=1e-6", **facts, **recipe,
+            "keras_backend": keras.backend.backend(),
+            "seconds": round(time.perf_counter() - started, 1),
+            "final_loss": history[-1], "date": datetime.date.today().isoformat()}

@@ -7,7 +7,6 @@ or ``--output``.
 """
 
 import argparse
-import datetime
 import os
 import time
 
@@ -107,7 +106,7 @@ def train_hh(args):
     from ..cell import StreamingSurrogateCell
     from .. import registry
     from .dataset import generate, merge, with_conductances
-    from .fit import normalisation, surrogate_inputs
+    from .fit import normalisation, surrogate_inputs, training_record
     from .specs import SPECS
 
     spec = SPECS[args.celltype]
@@ -130,7 +129,6 @@ def train_hh(args):
     cell = StreamingSurrogateCell(units=args.units, norm=norm)
     started = time.perf_counter()
     history = fit_from_args(cell, data, spec, args)
-    import keras
     output = args.output or registry.model_dir(args.celltype, args.dt)
     metadata = {
         "celltype": args.celltype, "dt": float(data["dt"]),
@@ -138,18 +136,10 @@ def train_hh(args):
         "domain": {"fixed": spec.fixed, "ranges": {k: list(v) for k, v in spec.ranges.items()},
                    "initial": {"v": list(spec.v_init_range)},
                    "synaptic_weights": spec.weight_range()},
-        "training": {"reference": "pyNN.neuron 9.0.2, CVODE rtol=atol=1e-6",
-                     "cells": int(data["v"].shape[0]),
-                     "regimes": [list(r) for r in spec.training_sets],
-                     "duration_ms": float((data["v"].shape[1] - 1) * data["dt"]),
-                     "seed": args.seed, "epochs": args.epochs,
-                     "batches_per_epoch": args.batches_per_epoch,
-                     "batch_size": args.batch_size, "length": args.length,
-                     "learning_rate": args.learning_rate, "loss": args.loss,
-                     "schedule": args.schedule, "keras_backend": keras.backend.backend(),
-                     "seconds": round(time.perf_counter() - started, 1),
-                     "final_loss": history[-1],
-                     "date": datetime.date.today().isoformat()},
+        "training": training_record(
+            args, started, history, cells=int(data["v"].shape[0]),
+            regimes=[list(r) for r in spec.training_sets],
+            duration_ms=float((data["v"].shape[1] - 1) * data["dt"])),
         "accuracy": {},
         # largest conductances in the training data (uS): beyond them, a warning
         "input_range": {"g_exc": float(data["g_exc"].max()), "g_inh": float(data["g_inh"].max()),

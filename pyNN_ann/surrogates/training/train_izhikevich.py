@@ -2,7 +2,6 @@
 (``surrogates/izhikevich.py``), trained on converged pyNN.neuron reference data of
 random delta-synaptic input protocols across the declared parameter domain."""
 
-import datetime
 import os
 import time
 
@@ -35,10 +34,9 @@ def load_data(data_dir, spec, workers=2, duration=2000.0, cells=None, dt=0.1):
 
 
 def train_izhikevich(args):
-    import keras
-
     from .. import registry
     from ..cell import IzhikevichSurrogateCell
+    from .fit import training_record
     from .specs import SPECS
     from .train import fit_from_args
 
@@ -57,16 +55,10 @@ def train_izhikevich(args):
         "celltype": izhikevich.MODEL, "kind": izhikevich.KIND, "dt": dt,
         "spike_threshold": izhikevich.V_PEAK,
         "domain": {"fixed": {}, "ranges": izhikevich.DOMAIN, "initial": izhikevich.INITIAL},
-        "training": {"reference": "pyNN.neuron 9.0.2, CVODE rtol=atol=1e-6",
-                     "cells": int(v.shape[0]), "regimes": [list(r) for r in spec.training_sets],
-                     "duration_ms": float((v.shape[1] - 1) * dt),
-                     "seed": args.seed, "epochs": args.epochs,
-                     "batches_per_epoch": args.batches_per_epoch,
-                     "batch_size": args.batch_size, "length": args.length,
-                     "learning_rate": args.learning_rate, "loss": args.loss,
-                     "schedule": args.schedule, "keras_backend": keras.backend.backend(),
-                     "seconds": round(time.perf_counter() - started, 1),
-                     "final_loss": history[-1], "date": datetime.date.today().isoformat()},
+        "training": training_record(
+            args, started, history, cells=int(v.shape[0]),
+            regimes=[list(r) for r in spec.training_sets],
+            duration_ms=float((v.shape[1] - 1) * dt)),
         "accuracy": {},
         # beyond these (reached in the training data), a warning
         "input_range": {"v_depth": float(-v_after[~clamp].min()),

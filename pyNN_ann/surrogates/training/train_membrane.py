@@ -3,7 +3,6 @@ shared membrane surrogates of the integrate-and-fire families, each trained on
 reference data of every member that pyNN.neuron provides (IF_curr_delta has no
 pyNN.neuron model; its membrane is the leaky one)."""
 
-import datetime
 import os
 import time
 
@@ -66,11 +65,9 @@ def load_family_data(data_dir, workers=2, duration=2000.0, model=if_family.MODEL
 
 
 def train_membrane(args):
-    import keras
-
     from .. import registry
     from ..cell import ExponentialMembraneSurrogateCell, MembraneSurrogateCell
-    from .fit import normalisation, surrogate_inputs
+    from .fit import normalisation, surrogate_inputs, training_record
     from .train import fit_from_args
     from .specs import SPECS
 
@@ -98,15 +95,9 @@ def train_membrane(args):
         "spike_threshold": None,
         "domain": {"fixed": {}, "ranges": EIF_DOMAIN if exponential else DOMAIN,
                    "initial": {}},
-        "training": {"reference": "pyNN.neuron 9.0.2, CVODE rtol=atol=1e-6",
-                     "cells": counts, "duration_ms": float((v.shape[1] - 1) * data["dt"]),
-                     "seed": args.seed, "epochs": args.epochs,
-                     "batches_per_epoch": args.batches_per_epoch,
-                     "batch_size": args.batch_size, "length": args.length,
-                     "learning_rate": args.learning_rate, "loss": args.loss,
-                     "schedule": args.schedule, "keras_backend": keras.backend.backend(),
-                     "seconds": round(time.perf_counter() - started, 1),
-                     "final_loss": history[-1], "date": datetime.date.today().isoformat()},
+        "training": training_record(
+            args, started, history, cells=counts,
+            duration_ms=float((v.shape[1] - 1) * data["dt"])),
         "accuracy": {},
         # largest inputs in the training data: beyond them, a warning
         "input_range": {"rate": float(inputs[:, :-1, 1][free].max()),
