@@ -9,6 +9,7 @@ import textwrap
 
 import numpy as np
 import pytest
+from drive import poisson_drive
 from pyNN.errors import InvalidParameterValueError
 from pyNN.parameters import ArrayParameter
 from pyNN.random import NumpyRNG, RandomDistribution
@@ -25,12 +26,7 @@ def _spikes(seg):
 
 
 def _drive(sim, pop, rate=4000.0, w_exc=0.004, w_inh=0.01):
-    exc = sim.Population(pop.size, sim.SpikeSourcePoisson(rate=rate))
-    inh = sim.Population(pop.size, sim.SpikeSourcePoisson(rate=rate / 4))
-    sim.Projection(exc, pop, sim.OneToOneConnector(),
-                   sim.StaticSynapse(weight=w_exc, delay=1.0), receptor_type="excitatory")
-    sim.Projection(inh, pop, sim.OneToOneConnector(),
-                   sim.StaticSynapse(weight=w_inh, delay=1.0), receptor_type="inhibitory")
+    poisson_drive(sim, pop, rate, w_exc, w_inh)
 
 
 def test_heterogeneous_population_records_everything(sim):

@@ -4,6 +4,7 @@ synapses, and the exact rules (crossing time, u) against the equations."""
 
 import numpy as np
 import pytest
+from drive import poisson_drive
 from pyNN.errors import InvalidParameterValueError
 from pyNN.random import NumpyRNG, RandomDistribution
 
@@ -16,12 +17,7 @@ DT = 0.1
 
 
 def _drive(sim, pop, rate=2000.0, w_exc=1.0, w_inh=-1.0):
-    exc = sim.Population(pop.size, sim.SpikeSourcePoisson(rate=rate))
-    inh = sim.Population(pop.size, sim.SpikeSourcePoisson(rate=rate / 4))
-    sim.Projection(exc, pop, sim.OneToOneConnector(),
-                   sim.StaticSynapse(weight=w_exc, delay=1.0), receptor_type="excitatory")
-    sim.Projection(inh, pop, sim.OneToOneConnector(),
-                   sim.StaticSynapse(weight=w_inh, delay=1.0), receptor_type="inhibitory")
+    poisson_drive(sim, pop, rate, w_exc, w_inh)
 
 
 def _signal(seg, name):
