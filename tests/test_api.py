@@ -68,7 +68,7 @@ def test_run_with_callbacks(sim):
 
 def test_list_standard_models_and_unavailable_models(sim):
     assert sorted(sim.list_standard_models()) == [
-        "EIF_cond_alpha_isfa_ista", "EIF_cond_exp_isfa_ista", "HH_cond_exp",
+        "EIF_cond_alpha_isfa_ista", "EIF_cond_exp_isfa_ista", "GIF_cond_exp", "HH_cond_exp",
         "IF_cond_alpha", "IF_cond_exp", "IF_cond_exp_gsfa_grr", "IF_curr_alpha",
         "IF_curr_delta", "IF_curr_exp", "IF_facets_hardware1", "SpikeSourceArray",
         "SpikeSourceGamma", "SpikeSourceInhGamma", "SpikeSourcePoisson",

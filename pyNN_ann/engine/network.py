@@ -376,7 +376,8 @@ class Engine:
                 buf.steps = [self._remap_spikes(s, old.index, merged) for s in old.steps]
             self.spikes[gid] = buf
             return
-        if group.kind != "cells" or variable not in SIGNALS:
+        if group.kind != "cells" or variable not in SIGNALS or (
+                variable in ("i_eta", "v_t") and "tau_eta" not in group.parameters):
             raise ValueError(f"cannot record {variable!r} from this group")
         every = max(1, int(round((sampling_interval or self.dt) / self.dt)))
         old = self.signals.get((gid, variable))
