@@ -160,6 +160,36 @@ def test_rate_matches_the_escape_rate_at_a_constant_membrane(sim, tau_refrac, of
     assert np.mean(isis) == pytest.approx(tau_refrac + DT / p, rel=0.05)
 
 
+def _if_cells_with(gif):
+    import pyNN_ann as sim
+    sim.setup(timestep=DT)
+    cells = sim.Population(5, sim.IF_cond_exp(tau_refrac=2.0))
+    if gif:
+        other = sim.Population(4, sim.GIF_cond_exp(lambda0=20.0, i_offset=1.0))
+        other.record(["spikes", "i_eta"])
+    times = [sim.Sequence(np.arange(1.0, 300.0, 2.0 + i)) for i in range(5)]
+    src = sim.Population(5, sim.SpikeSourceArray(spike_times=times))
+    sim.Projection(src, cells, sim.OneToOneConnector(), sim.StaticSynapse(weight=0.02))
+    cells.record(["spikes", "v"])
+    sim.run(300.0)
+    seg = cells.get_data().segments[0]
+    out = _spikes(seg), _signal(seg, "v").magnitude
+    if gif:
+        assert sum(len(s) for s in _spikes(other.get_data().segments[0])) > 0
+    sim.end()
+    return out
+
+
+def test_other_cells_in_the_same_batch_are_unaffected():
+    """GIF and IF_cond_exp cells share the IF_membrane batch; the IF cells' results do
+    not change when GIF cells are added."""
+    (s1, v1), (s2, v2) = _if_cells_with(False), _if_cells_with(True)
+    assert sum(len(s) for s in s1) > 5
+    for a, b in zip(s1, s2):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(v1, v2, atol=1e-4)
+
+
 def test_set_sequences_of_another_length(sim):
     pop = sim.Population(3, sim.GIF_cond_exp())
     pop.set(tau_eta=[5.0, 50.0], a_eta=[0.1, 0.05])

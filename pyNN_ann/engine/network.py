@@ -435,7 +435,8 @@ class Engine:
             self.spikes[gid] = buf
             return
         if group.kind != "cells" or (variable not in SIGNALS
-                                     and self._receptor_signal(gid, variable) is None):
+                                     and self._receptor_signal(gid, variable) is None) or (
+                variable in ("i_eta", "v_t") and "tau_eta" not in group.parameters):
             raise ValueError(f"cannot record {variable!r} from this group")
         every = max(1, int(round((sampling_interval or self.dt) / self.dt)))
         old = self.signals.get((gid, variable))
