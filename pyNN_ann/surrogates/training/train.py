@@ -50,9 +50,11 @@ def main(argv=None):
     if args.celltype == "Izhikevich":
         from .train_izhikevich import DEFAULTS as defaults
     defaults = dict(defaults)
-    if args.dt < 0.1 - 1e-9 and not hh:  # the recipe of the shipped dt-0.01 models
-        defaults.update(length=600, schedule="0.3:0,1.0:20", duration=500.0, epochs=20,
-                        learning_rate=3e-4, loss="huber")
+    if args.dt < 0.1 - 1e-9:
+        defaults.update(duration=500.0)  # ten times the samples per ms
+        if not hh:  # the recipe of the shipped dt-0.01 IF and EIF models
+            defaults.update(length=600, schedule="0.3:0,1.0:20", epochs=20,
+                            learning_rate=3e-4, loss="huber")
     for key, value in (("duration", 2000.0), ("learning_rate", 2e-3), ("loss", "mse")):
         defaults.setdefault(key, value)
     for key, value in defaults.items():  # the recipes of the shipped models
@@ -125,10 +127,13 @@ def train_hh(args):
     data = with_conductances(merge(datasets))
     inputs, v, clamp = surrogate_inputs(data, spec)
     norm = normalisation(inputs, v, clamp, spec)
-    norm["dv_scale"] = 20.0  # mV per step at unit output; spikes reach ~70 mV/step
+    dt = float(data["dt"])
+    # mV per step at unit output: spikes reach ~70 mV per 0.1 ms step
+    norm["dv_scale"] = 20.0 * dt / 0.1
     cell = StreamingSurrogateCell(units=args.units, norm=norm)
     started = time.perf_counter()
-    history = fit_from_args(cell, data, spec, args)
+    # teacher-forced warm-up that fills the model's memory: 15 ms, at most 500 steps
+    history = fit_from_args(cell, data, spec, args, warmup=min(500, int(round(15.0 / dt))))
     output = args.output or registry.model_dir(args.celltype, args.dt)
     metadata = {
         "celltype": args.celltype, "dt": float(data["dt"]),
