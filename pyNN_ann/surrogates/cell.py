@@ -165,8 +165,13 @@ class MembraneSurrogateCell(StreamingSurrogateCell):
 
     def increment(self, v, inputs, h):
         euler = (inputs[:, 0] - v) * inputs[:, 1] * self.norm["dt"]
-        factor = 1.0 + ops.matmul(h, self.head_kernel)[:, 0] + self.head_bias[0]
-        return (euler * factor)[:, None]
+        deviation = ops.matmul(h, self.head_kernel)[:, 0] + self.head_bias[0]
+        if self.norm.get("rate_scaled", 0.0):
+            # the factor's deviation from 1 in units of rate * dt (exact relaxation:
+            # 1 - x/2 + ..., x = rate dt): at small steps a slow membrane's factor is
+            # then exact to the network's error times x, not to the network's error
+            deviation = deviation * inputs[:, 1] * self.norm["dt"]
+        return (euler * (1.0 + deviation))[:, None]
 
     def rest_inputs(self, v_init):
         """At rest the steady state is v_init itself; the rate is unknown: 0.05/ms."""
