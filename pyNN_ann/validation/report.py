@@ -137,8 +137,9 @@ def plot_drift(windows, path):
     plt.close(fig)
 
 
-REFERENCES = {"neuron-cvode": "pyNN.neuron with CVODE (rtol = atol = 1e-6), resampled on "
-                                "the dt grid"}
+REFERENCES = {"neuron-cvode": "pyNN.neuron with CVODE (rtol = atol = 1e-6), v recorded at "
+                                "the dt grid times (by NEURON; resampled from CVODE's steps "
+                                "for types with voltage jumps)"}
 
 
 def describe_reference(label):
