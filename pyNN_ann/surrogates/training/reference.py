@@ -82,9 +82,10 @@ def _grid_recorder(sim, cells, protocol, setup_kwargs):
     themselves (CVODE's own interpolant, ``Vector.record(&v, Dt)``), or None.
 
     PyNN records CVODE runs at the integrator's variable steps; resampling those onto
-    a 0.01-ms grid (PCHIP) leaves ~0.1 mV errors and ~0.1 mV of one-step noise, more
-    than the per-step correction a surrogate must learn there; the grid recording is
-    accurate to ~1 µV per step (measured on IF_curr_exp against the exact solution).
+    a 0.01-ms grid (PCHIP) leaves errors up to 16 µV with ~0.1 mV RMS of one-step
+    noise, more than the per-step correction a surrogate must learn there; the grid
+    recording is within 0.6 µV, with ~1 µV of one-step noise (measured on IF_curr_exp
+    against its closed-form solution).
     """
     if not (sim.__name__.endswith(".neuron") and setup_kwargs.get("use_cvode")
             and protocol.celltype not in VOLTAGE_JUMPS):
