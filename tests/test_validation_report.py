@@ -112,3 +112,42 @@ def test_converged_reference_is_recorded_on_the_grid_accurately():
     assert v.shape == grid.shape
     assert np.abs(error).max() < 2e-3, np.abs(error).max()
     assert np.sqrt(np.mean(np.diff(error) ** 2)) < 1e-5
+
+
+@pytest.mark.slow
+def test_reference_alpha_synapses_keep_every_input_spike():
+    """pyNN.neuron's alpha synapses drop input spikes beyond 1000 within 20 tau_syn;
+    the reference's own build keeps them: 20 spikes/ms of 1 pA on tau_syn 5 ms (2000
+    spikes in the window) give the analytical mean current w R tau e and the membrane
+    its steady state v_rest + I tau_m / cm (pyNN.neuron as shipped: about half)."""
+    from pyNN_ann.surrogates.training.protocols import Protocol
+    from pyNN_ann.surrogates.training.reference import run_in_subprocess
+    one = lambda x: np.array([x])  # noqa: E731
+    p = {"tau_m": 20.0, "tau_syn_E": 5.0, "tau_syn_I": 5.0, "cm": 1.0, "v_rest": -65.0,
+         "v_thresh": 100.0, "v_reset": -70.0, "tau_refrac": 1.0, "i_offset": 0.0}
+    w, rate = 0.001, 20.0
+    protocol = Protocol(
+        celltype="IF_curr_alpha", duration=200.0, dt=0.1,
+        parameters={k: one(v) for k, v in p.items()}, v_init=one(-65.0),
+        exc_spikes=[np.arange(1, 4000) / rate], inh_spikes=[np.array([])],
+        exc_weight=one(w), inh_weight=one(0.0), delay=1.0)
+    v = run_in_subprocess(protocol)["v"][0]
+    expected = p["v_rest"] + w * rate * p["tau_syn_E"] * np.e * p["tau_m"] / p["cm"]
+    assert abs(v[1500:].mean() - expected) < 0.02, (v[1500:].mean(), expected)
+
+
+def test_a_reference_run_that_drops_input_spikes_fails(monkeypatch):
+    """NEURON's one-line notice of a full alpha-synapse queue becomes an error."""
+    import subprocess
+    from pyNN_ann.surrogates.training import reference
+    from pyNN_ann.surrogates.training.protocols import Protocol
+    one = lambda x: np.array([x])  # noqa: E731
+    protocol = Protocol(
+        celltype="IF_curr_alpha", duration=10.0, dt=0.1,
+        parameters={"tau_m": one(20.0)}, v_init=one(-65.0),
+        exc_spikes=[np.array([1.0])], inh_spikes=[np.array([])],
+        exc_weight=one(0.001), inh_weight=one(0.0), delay=1.0)
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(
+        a, 0, stdout="Error in AlphaSynI. Spike queue is full\n", stderr=""))
+    with pytest.raises(RuntimeError, match="dropped input spikes"):
+        reference.run_in_subprocess(protocol)

@@ -423,9 +423,18 @@ class Engine:
         return matrix, targets
 
     # ------------------------------------------------------------------ recording
+    def _recordable(self, gid, variable):
+        """Whether group ``gid`` has signal ``variable``: a cell state, a named
+        receptor's signal, and ``i_eta`` / ``v_t`` only from escape-noise (GIF) cells."""
+        group = self.groups[gid]
+        if group.kind != "cells":
+            return False
+        if variable in ("i_eta", "v_t"):
+            return "tau_eta" in group.parameters
+        return variable in SIGNALS or self._receptor_signal(gid, variable) is not None
+
     def record(self, gid, variable, index, sampling_interval=None):
         index = np.asarray(index, np.int64)
-        group = self.groups[gid]
         if variable == "spikes":
             old = self.spikes.get(gid)
             merged = np.union1d(old.index, index) if old else index
@@ -434,9 +443,7 @@ class Engine:
                 buf.steps = [self._remap_spikes(s, old.index, merged) for s in old.steps]
             self.spikes[gid] = buf
             return
-        if group.kind != "cells" or (variable not in SIGNALS
-                                     and self._receptor_signal(gid, variable) is None) or (
-                variable in ("i_eta", "v_t") and "tau_eta" not in group.parameters):
+        if not self._recordable(gid, variable):
             raise ValueError(f"cannot record {variable!r} from this group")
         every = max(1, int(round((sampling_interval or self.dt) / self.dt)))
         old = self.signals.get((gid, variable))

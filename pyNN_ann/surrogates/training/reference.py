@@ -7,7 +7,6 @@ CVODE settings across ``setup()`` calls, reference runs go through
 """
 
 import argparse
-import importlib
 import os
 import subprocess
 import sys
@@ -15,6 +14,8 @@ import tempfile
 
 import numpy as np
 
+from .. import if_family, izhikevich
+from ...reference_simulators import ALPHA_QUEUE_LENGTH, QUEUE_FULL, import_simulator
 from .protocols import Protocol
 
 CONVERGED_NEURON = {"use_cvode": True, "rtol": 1e-6, "atol": 1e-6}
@@ -74,7 +75,8 @@ def run_protocol(sim, protocol, timestep=None, record_gsyn=False, **setup_kwargs
 #: cell types whose membrane jumps at input spikes: their samples must fall just
 #: before each grid time (``GRID_EPSILON``), which NEURON's own grid recording does
 #: not promise, so they keep the resampling of the variable-step output
-VOLTAGE_JUMPS = ("Izhikevich", "IF_curr_delta")
+VOLTAGE_JUMPS = tuple([name for name, (_, shape) in if_family.SYNAPSES.items()
+                       if shape == "delta"] + [izhikevich.MODEL])
 
 
 def _grid_recorder(sim, cells, protocol, setup_kwargs):
@@ -183,6 +185,10 @@ def run_in_subprocess(protocol, simulator="neuron", options=None, record_gsyn=Fa
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"reference run on pyNN.{simulator} failed:\n{proc.stderr[-3000:]}")
+        if QUEUE_FULL in proc.stdout:
+            raise RuntimeError(f"reference run on pyNN.{simulator} dropped input spikes "
+                               f"({QUEUE_FULL!r}): more than {ALPHA_QUEUE_LENGTH} spikes "
+                               "within 20 tau_syn of one alpha synapse")
         return load_result(pout)
 
 
@@ -205,10 +211,7 @@ def main(argv=None):
     parser.add_argument("--gsyn", action="store_true")
     parser.add_argument("--timestep", type=float, default=None)
     args = parser.parse_args(argv)
-    if args.simulator == "neuron":
-        from ...reference_simulators import ensure_neuron_mechanisms
-        ensure_neuron_mechanisms()
-    sim = importlib.import_module(f"pyNN.{args.simulator}")
+    sim = import_simulator(args.simulator)
     protocol = Protocol.load(args.protocol)
     result = run_protocol(sim, protocol, timestep=args.timestep, record_gsyn=args.gsyn,
                           **dict(_parse_option(o) for o in args.option))
