@@ -168,8 +168,9 @@ class MembraneSurrogateCell(StreamingSurrogateCell):
         deviation = ops.matmul(h, self.head_kernel)[:, 0] + self.head_bias[0]
         if self.norm.get("rate_scaled", 0.0):
             # the factor's deviation from 1 in units of rate * dt (exact relaxation:
-            # 1 - x/2 + ..., x = rate dt): at small steps a slow membrane's factor is
-            # then exact to the network's error times x, not to the network's error
+            # 1 - x/2 + ..., x = rate dt): a slow membrane's factor is then exact to
+            # the network's error times x, not to the network's error (models trained
+            # before this output have no "rate_scaled" and keep the plain deviation)
             deviation = deviation * inputs[:, 1] * self.norm["dt"]
         return (euler * (1.0 + deviation))[:, None]
 
@@ -213,9 +214,13 @@ class ExponentialMembraneSurrogateCell(MembraneSurrogateCell):
                           ops.arcsinh(slope * n["dt"] * 10.0)], axis=-1)
 
     def increment(self, v, inputs, h):
-        euler, _ = self._euler(v, inputs)
-        factor = 1.0 + ops.matmul(h, self.head_kernel)[:, 0] + self.head_bias[0]
-        return (euler * factor)[:, None]
+        euler, slope = self._euler(v, inputs)
+        deviation = ops.matmul(h, self.head_kernel)[:, 0] + self.head_bias[0]
+        if self.norm.get("rate_scaled", 0.0):
+            # as for the leaky membrane, in units of the step's stiffness: the leak
+            # rate plus the exponential term's slope (both >= 0)
+            deviation = deviation * (inputs[:, 1] + slope) * self.norm["dt"]
+        return (euler * (1.0 + deviation))[:, None]
 
 
 @keras.saving.register_keras_serializable(package="pyNN_ann")

@@ -79,8 +79,7 @@ def train_membrane(args):
     inputs, v, clamp = surrogate_inputs(data, spec)
     norm = normalisation(inputs, v, clamp, spec, dt=float(data["dt"]))
     cls = ExponentialMembraneSurrogateCell if exponential else MembraneSurrogateCell
-    if not exponential and float(data["dt"]) < 0.1 - 1e-9:
-        norm["rate_scaled"] = 1.0  # see MembraneSurrogateCell.increment
+    norm["rate_scaled"] = 1.0  # see MembraneSurrogateCell.increment
     cell = cls(units=args.units, norm=norm)
     started = time.perf_counter()
     # teacher-forced warm-up of mid-trace windows: 50 steps of the 300-step windows at
