@@ -139,7 +139,8 @@ def plot_drift(windows, path):
 
 REFERENCES = {"neuron-cvode": "pyNN.neuron with CVODE (rtol = atol = 1e-6), v recorded at "
                                 "the dt grid times (by NEURON; resampled from CVODE's steps "
-                                "for types with voltage jumps)"}
+                                "for types with voltage jumps), alpha synapses with "
+                                "50 000-spike queues (pyNN.neuron's 1000 drop input spikes)"}
 
 
 def describe_reference(label):
