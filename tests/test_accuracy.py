@@ -42,10 +42,11 @@ def test_hh_cond_exp_against_converged_neuron(regime, floors):
     assert np.isfinite(ann["v"]).all()
 
 
-IF_FLOORS = {  # loose regression guards on 10 cells (the 50-cell numbers: docs/validation/)
-    "IF_cond_exp": 0.7, "IF_curr_exp": 0.3, "IF_cond_alpha": 0.8, "IF_curr_alpha": 0.3,
-    "IF_cond_exp_gsfa_grr": 0.7, "IF_facets_hardware1": 0.7,
-    "EIF_cond_exp_isfa_ista": 0.3, "EIF_cond_alpha_isfa_ista": 0.3,
+IF_FLOORS = {  # regression guards on 10 cells (the 50-cell numbers: docs/validation/);
+    # measured: 1.00 each, IF_cond_alpha 0.998, gsfa_grr 0.89, EIF_cond_alpha 0.98
+    "IF_cond_exp": 0.9, "IF_curr_exp": 0.9, "IF_cond_alpha": 0.9, "IF_curr_alpha": 0.9,
+    "IF_cond_exp_gsfa_grr": 0.75, "IF_facets_hardware1": 0.9,
+    "EIF_cond_exp_isfa_ista": 0.9, "EIF_cond_alpha_isfa_ista": 0.85,
 }
 
 
