@@ -62,3 +62,32 @@ def test_reseed_shifts_script_seeds_and_setup_options(tmp_path):
     c = capture("ann", str(script), ["1.0"], reseed=7, setup_options=["min_delay=1.0"])
     assert first(a) == first(b)
     assert first(a) != first(c)
+
+
+ALPHA_OVERFLOW_SCRIPT = """
+import sys
+import numpy as np
+from pyNN.utility import get_simulator
+sim, options = get_simulator()
+sim.setup(timestep=0.1)
+cell = sim.Population(1, sim.IF_curr_alpha(tau_syn_E=5.0), label="cell")
+source = sim.Population(1, sim.SpikeSourceArray(spike_times=np.arange(1, 2001) * 0.05))
+sim.Projection(source, cell, sim.AllToAllConnector(), sim.StaticSynapse(weight=1e-4, delay=1.0))
+cell.record("spikes")
+sim.run(150.0)
+sim.end()
+"""
+
+
+def test_compare_warns_when_neuron_drops_alpha_synapse_input(tmp_path):
+    """pyNN.neuron's alpha synapses silently drop input beyond 1000 spikes within
+    20 tau_syn (2000 spikes in 100 ms here): a network reference run that does so is
+    flagged, not compared as if it were right."""
+    from pyNN_ann.reference_simulators import ensure_neuron_mechanisms
+    from pyNN_ann.validation.compare import capture
+    ensure_neuron_mechanisms()
+    script = tmp_path / "overflow.py"
+    script.write_text(ALPHA_OVERFLOW_SCRIPT)
+    with pytest.warns(RuntimeWarning, match="dropped input spikes"):
+        data = capture("neuron", str(script), [])
+    assert [p["label"] for p in data["populations"]] == ["cell"]

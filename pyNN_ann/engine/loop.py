@@ -202,10 +202,15 @@ class ChunkRunner:
         clamped = refrac >= dt * (1 - 1e-4)
         free_from = ops.where(clamped, dt, refrac)  # the clamp ends this far into the step
         v_pred = v + (1.0 - free_from / dt) * (v_pred - v)
-        spikes = (~clamped & (v_pred >= threshold)
-                  & (resets | (v < threshold)))  # reset models: at or above threshold
+        # reset models spike at or above threshold, also when a voltage jump (delta
+        # synapse) crossed it at the step's start: the relaxation within the step
+        # must not pull such a cell back unseen (NEST's iaf_psc_delta checks right
+        # after the jump)
+        spikes = (~clamped & ((v_pred >= threshold) | (resets & (v >= threshold)))
+                  & (resets | (v < threshold)))
         # crossing time within the free part of the step, by linear interpolation
-        crossing = ops.clip(ops.divide_no_nan(threshold - v, v_pred - v), 0.0, 1.0)
+        crossing = ops.where(v >= threshold, 0.0,
+                             ops.clip(ops.divide_no_nan(threshold - v, v_pred - v), 0.0, 1.0))
         clamp_left = c["tau_refrac"] - (1.0 - crossing) * (dt - free_from)
         if self.escape:  # GIF: spikes by escape noise at t_{k+1}, clamp from there
             escaped = escape_noise.fire(self.seed, k + 1, v_pred, v_t, c, dt - free_from)

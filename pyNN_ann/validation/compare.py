@@ -19,9 +19,11 @@ import pickle
 import subprocess
 import sys
 import tempfile
+import warnings
 
 import numpy as np
 
+from ..reference_simulators import QUEUE_FULL
 from . import metrics
 
 
@@ -39,6 +41,11 @@ def capture(simulator, script, args, timeout=None, reseed=0, setup_options=()):
                               cwd=os.path.dirname(os.path.abspath(script)) or None)
         if proc.returncode != 0 or not os.path.exists(out):
             raise RuntimeError(f"{script} failed on pyNN.{simulator}:\n{proc.stderr[-3000:]}")
+        if QUEUE_FULL in proc.stdout:
+            warnings.warn(f"{script} on pyNN.{simulator}: {QUEUE_FULL!r}: its alpha synapses "
+                          "dropped input spikes (at most 1000 within 20 tau_syn per synapse "
+                          "in pyNN.neuron), so this run is wrong for the cells concerned",
+                          RuntimeWarning, stacklevel=2)
         with open(out, "rb") as f:
             return pickle.load(f)
 
