@@ -110,6 +110,24 @@ def test_delta_synapse_jumps_v(sim):
     assert v[61 + 200 // 2] < v[61]                # relaxes back
 
 
+
+def test_delta_jump_across_threshold_fires_at_once(sim):
+    """A jump that lifts v just past threshold fires at the arrival, as NEST's
+    iaf_psc_delta does, even though the leak would pull v back below threshold
+    within the same step (-49.85 mV relaxes by 0.3 mV per 0.1 ms here)."""
+    pop = sim.Population(1, sim.IF_curr_delta(tau_m=5.0, v_rest=-65.0, v_thresh=-50.0,
+                                              v_reset=-70.0, tau_refrac=2.0))
+    pop.initialize(v=-65.0)
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[5.0, 5.1]))
+    sim.Projection(src, pop, sim.AllToAllConnector(), sim.StaticSynapse(weight=7.65, delay=1.0))
+    pop.record(["spikes", "v"])
+    sim.run(20.0)
+    seg = pop.get_data().segments[0]
+    spikes = seg.spiketrains[0].magnitude
+    assert len(spikes) == 1 and abs(spikes[0] - 6.1) <= 0.1 + 1e-9, spikes
+    v = seg.filter(name="v")[0].magnitude[:, 0]
+    assert v[63] == pytest.approx(-70.0, abs=1e-3)  # reset and clamped
+
 def test_gsfa_grr_adaptation_conductances(sim):
     pop = sim.Population(2, sim.IF_cond_exp_gsfa_grr(q_sfa=10.0, tau_sfa=100.0,
                                                       q_rr=500.0, tau_rr=2.0, i_offset=1.5))
