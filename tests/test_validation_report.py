@@ -30,9 +30,9 @@ def test_report_names_each_reference_and_merge_keeps_earlier_types(tmp_path, mon
     assert list(merged) == ["IF_cond_exp", "IF_curr_delta"]
     text = (tmp_path / "report.md").read_text()
     assert "    pynn-ann validate A\n    pynn-ann validate B\n" in text
-    assert ("pyNN.neuron with CVODE (rtol = atol = 1e-6), v recorded at the dt grid times "
-            "(by NEURON; resampled from CVODE's steps for types with voltage jumps) "
-            "(IF_cond_exp); pyNN.nest at a fixed dt of 0.01 ms (IF_curr_delta)") in text
+    assert (report.REFERENCES["neuron-cvode"] + " (IF_cond_exp); "
+            "pyNN.nest at a fixed dt of 0.01 ms (IF_curr_delta)") in text
+    assert "pyNN.neuron with CVODE (rtol = atol = 1e-6)" in text
     assert "![traces](IF_cond_exp_short_traces.png)" in text  # kept figure still linked
     assert "| IF_curr_delta | ann | 5 × 1 s | 0.840 |" in text
     # without merge, only the new type remains
