@@ -124,7 +124,7 @@ setup(
         "reference": ["neuron==9.0.2"],
         "nest": ["nest-simulator==3.10.*"],
         "jax": ["jax"],
-        "test": ["pytest", "neuron==9.0.2", "jax"],
+        "test": ["pytest", "neuron==9.0.2", "nest-simulator==3.10.*", "jax"],
         "docs": ["sphinx"],
     },
     entry_points={
