@@ -30,7 +30,8 @@ class HostSources:
     def add_inh_gamma(self, engine, size, parameters):
         """An inhomogeneous gamma group; ``parameters`` in PyNN's names and units."""
         p = self._checked(size, parameters)
-        gid = engine.add_spike_array_group([np.zeros(0) for _ in range(size)])
+        gid = engine.add_spike_array_group([np.zeros(0) for _ in range(size)],
+                                           report_given_times=False)
         sources = inh_gamma.InhGammaSources(size, engine.seed, gid)
         sources.reset(p)
         self._groups[gid] = [sources, p]

@@ -9,6 +9,7 @@ Weights and delays live in the engine; the adapter keeps only the addresses.
 
 import numpy as np
 from pyNN import common, connectors, errors
+from pyNN.parameters import ParameterSpace
 from pyNN.space import Space
 
 from . import simulator
@@ -25,7 +26,7 @@ SUPPORTED_SYNAPSES = (StaticSynapse, TsodyksMarkramSynapse, STDPMechanism,
 
 def check_delays(delays, state):
     """Raise ConnectionError unless all `delays` (ms) are >= dt and within the
-    min/max delay given to setup()."""
+    min/max delay given to setup(); note the smallest for ``min_delay="auto"``."""
     delays = np.asarray(delays, dtype=float)
     if delays.size == 0:
         return
@@ -38,14 +39,15 @@ def check_delays(delays, state):
             f"Synaptic delay {delays.min():g} ms is smaller than the time step "
             f"dt = {dt:g} ms; pyNN.ann needs delays >= dt (they are rounded to "
             "multiples of dt)")
-    if delays.min() < state.min_delay - tolerance:
+    if delays.min() < state.declared_min_delay - tolerance:
         raise errors.ConnectionError(
             f"Synaptic delay {delays.min():g} ms is smaller than min_delay "
-            f"{state.min_delay:g} ms given to setup() (time step dt = {dt:g} ms)")
+            f"{state.declared_min_delay:g} ms given to setup() (time step dt = {dt:g} ms)")
     if state.max_delay != "auto" and delays.max() > state.max_delay + tolerance:
         raise errors.ConnectionError(
             f"Synaptic delay {delays.max():g} ms is larger than max_delay "
             f"{state.max_delay:g} ms given to setup()")
+    state.note_delays(delays.min())
 
 
 def _celltype_name(cells):
@@ -73,13 +75,37 @@ class OneToOneConnector(connectors.OneToOneConnector):
 
 
 class Connection(common.Connection):
-    """One connection of a Projection: indices, weight and delay (a snapshot)."""
+    """One connection of a Projection: its indices, weight and delay.
 
-    def __init__(self, presynaptic_index, postsynaptic_index, weight, delay):
-        self.presynaptic_index = presynaptic_index
-        self.postsynaptic_index = postsynaptic_index
-        self.weight = weight
-        self.delay = delay
+    The values are those of when the connection was obtained (``prj[i]``,
+    ``prj.connections``); assigning ``weight`` or ``delay`` changes the connection in the
+    simulation, as in pyNN.nest and pyNN.neuron."""
+
+    def __init__(self, projection, position, weight, delay):
+        self._projection = projection
+        self._position = position
+        self.presynaptic_index = int(projection._pre_index[position])
+        self.postsynaptic_index = int(projection._post_index[position])
+        self._weight = weight
+        self._delay = delay
+
+    @property
+    def weight(self):
+        return self._weight
+
+    @weight.setter
+    def weight(self, value):
+        self._projection._set_one("weight", self._position, value)
+        self._weight = float(value)
+
+    @property
+    def delay(self):
+        return self._delay
+
+    @delay.setter
+    def delay(self, value):
+        self._projection._set_one("delay", self._position, value)
+        self._delay = float(value)
 
     def as_tuple(self, *attribute_names):
         return tuple(getattr(self, name) for name in attribute_names)
@@ -214,8 +240,10 @@ class Projection(common.Projection):
         """Return the `i`th connection."""
         if i < 0:
             i += len(self)
-        return Connection(int(self._pre_index[i]), int(self._post_index[i]),
-                          float(self._values("weight")[i]), float(self._values("delay")[i]))
+        if not 0 <= i < len(self):
+            raise IndexError(f"connection index {i} out of range (size {len(self)})")
+        return Connection(self, i, float(self._values("weight")[i]),
+                          float(self._values("delay")[i]))
 
     def __iter__(self):
         return iter(self.connections)
@@ -224,8 +252,8 @@ class Projection(common.Projection):
     def connections(self):
         """List of all connections (snapshots of their weight and delay)."""
         weights, delays = self._values("weight"), self._values("delay")
-        return [Connection(int(i), int(j), float(w), float(d))
-                for i, j, w, d in zip(self._pre_index, self._post_index, weights, delays)]
+        return [Connection(self, k, float(w), float(d))
+                for k, (w, d) in enumerate(zip(weights, delays))]
 
     def _get_attributes_as_list(self, names):
         columns = []
@@ -275,10 +303,7 @@ class Projection(common.Projection):
                     name, self.synapse_type.__class__.__name__, self._names)
             if len(self) == 0:
                 continue
-            if lazy.is_homogeneous:
-                values = np.full(len(self), float(lazy.evaluate(simplify=True)))
-            else:
-                values = np.asarray(lazy[self._pre_index, self._post_index], dtype=float)
+            values = self._per_connection(lazy)
             if name == "delay":
                 check_delays(values, self._simulator.state)
             elif name == "weight":
@@ -289,6 +314,51 @@ class Projection(common.Projection):
                 except ValueError as err:
                     raise errors.InvalidParameterValueError(str(err)) from None
 
+    def _per_connection(self, lazy):
+        """One value per connection of a (pre.size x post.size) lazy array: a number,
+        an array, a random distribution or a function of distance."""
+        if lazy.is_homogeneous:
+            return np.full(len(self), float(lazy.evaluate(simplify=True)))
+        if not callable(lazy.base_value):
+            return np.asarray(lazy[self._pre_index, self._post_index], dtype=float)
+        # functions of distance evaluate whole rows: take blocks of presynaptic cells
+        values = np.empty(len(self))
+        rows = max(1, 2**22 // max(1, self.post.size))
+        for start in range(0, self.pre.size, rows):
+            stop = min(start + rows, self.pre.size)
+            block = np.asarray(lazy[start:stop, :], dtype=float).reshape(-1, self.post.size)
+            sel = np.nonzero((self._pre_index >= start) & (self._pre_index < stop))[0]
+            values[sel] = block[self._pre_index[sel] - start, self._post_index[sel]]
+        return values
+
+    def _set_one(self, name, position, value):
+        """Set attribute `name` of the connection at `position` (checked as by set())."""
+        values = np.array([float(value)])
+        if name == "delay":
+            check_delays(values, self._simulator.state)
+        elif name == "weight":
+            self.synapse_type.parameter_checks["weight"](values, self)
+        engine = self._simulator.state.engine
+        for sid, positions in self._blocks:
+            where = np.arange(len(self))[positions]
+            hit = np.nonzero(where == position)[0]
+            if hit.size:
+                block = np.array(engine.get_synapses(sid, name), dtype=float)
+                block[hit[0]] = values[0]
+                engine.set_synapses(sid, name, block)
+                return
+
+    def initialize(self, **initial_values):
+        """Set initial values of synaptic state variables (``u`` of TsodyksMarkramSynapse):
+        numbers, random distributions, (pre.size x post.size) arrays or functions of
+        distance, as documented by PyNN (whose own version builds them with the wrong
+        shape)."""
+        for variable, value in initial_values.items():
+            space = ParameterSpace({variable: value}, shape=(self.pre.size, self.post.size))
+            lazy = self._handle_distance_expressions(space)[variable]
+            self._set_initial_value_array(variable, lazy)
+            self.initial_values[variable] = lazy
+
     def _set_initial_value_array(self, variable, value):
         """Initial value of a synaptic state variable (``u`` of Tsodyks-Markram; ``a``
         and ``u`` of MultiQuantalSynapse, as in NEST's quantal_stp)."""
@@ -298,10 +368,7 @@ class Projection(common.Projection):
             raise NotImplementedError(
                 f"{type(self.synapse_type).__name__} has no state variable {variable!r} to "
                 f"initialize" + (f" (it has: {', '.join(allowed)})" if allowed else ""))
-        if value.is_homogeneous:
-            values = np.full(len(self), float(value.evaluate(simplify=True)))
-        else:
-            values = np.asarray(value[self._pre_index, self._post_index], dtype=float)
+        values = self._per_connection(value)
         engine = self._simulator.state.engine
         for sid, positions in self._blocks:
             try:

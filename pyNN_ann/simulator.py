@@ -13,6 +13,7 @@ from pyNN.common.control import DEFAULT_MAX_DELAY, DEFAULT_MIN_DELAY, DEFAULT_TI
 
 from .engine import Engine
 from .host_sources import HostSources
+from .surrogates import registry
 
 name = "pyNN.ann"
 
@@ -33,13 +34,18 @@ def progress_default():
 
 class State(common.control.BaseState):
     """Simulation state: the engine, the host-drawn sources, dt, delays, recorders,
-    segment counter."""
+    segment counter.
+
+    ``dt`` is the time step the script asked for (delays, recording, ``run()`` are on
+    its grid); ``engine_dt`` is the step the surrogates advance by, a divisor of ``dt``
+    (see :func:`pyNN_ann.surrogates.registry.engine_timestep`)."""
 
     def __init__(self):
         common.control.BaseState.__init__(self)
         self.mpi_rank = 0
         self.num_processes = 1
         self.dt = DEFAULT_TIMESTEP
+        self.engine_dt = DEFAULT_TIMESTEP
         self.seed = None
         self.progress = progress_default()
         self._min_delay = DEFAULT_MIN_DELAY
@@ -51,6 +57,7 @@ class State(common.control.BaseState):
         """Start a new simulation: discard the network and create a fresh engine."""
         self.progress = progress
         self.dt = float(timestep)
+        self.engine_dt = registry.engine_timestep(self.dt)
         self._min_delay = min_delay
         self.max_delay = max_delay
         self.seed = seed
@@ -60,15 +67,26 @@ class State(common.control.BaseState):
     def engine(self):
         """The engine of this simulation, created on first use."""
         if self._engine is None:
-            self._engine = Engine(dt=self.dt, seed=self.seed, progress=self.progress)
+            self._engine = Engine(dt=self.engine_dt, seed=self.seed, progress=self.progress)
         return self._engine
 
     @property
     def min_delay(self):
-        """The minimum delay in ms ("auto" means one time step)."""
+        """The minimum delay in ms; with ``setup(min_delay="auto")`` the smallest delay of
+        the connections made so far (one time step before there are any)."""
         if self._min_delay == "auto":
-            return self.dt
+            return self.dt if self._smallest_delay is None else self._smallest_delay
         return self._min_delay
+
+    @property
+    def declared_min_delay(self):
+        """The lower bound on delays: min_delay as given to setup(), dt for "auto"."""
+        return self.dt if self._min_delay == "auto" else self._min_delay
+
+    def note_delays(self, smallest):
+        """Record the smallest delay (ms) of new or changed connections ("auto" min_delay)."""
+        if self._smallest_delay is None or smallest < self._smallest_delay:
+            self._smallest_delay = float(smallest)
 
     @min_delay.setter
     def min_delay(self, value):
@@ -95,6 +113,7 @@ class State(common.control.BaseState):
     def clear(self):
         """Forget the network: drop the engine, recorders and id counter."""
         self.recorders = set([])
+        self._smallest_delay = None
         self.write_on_end = []
         self.id_counter = 0
         self.segment_counter = -1

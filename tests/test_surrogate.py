@@ -84,3 +84,20 @@ def test_engine_rollout_equals_sequence_evaluation():
     np.testing.assert_allclose(out["v"][:, 1:501], v[:, :500], atol=0.1)
     assert np.abs(out["v"][:, 1:] - v).max() < 1.0
     np.testing.assert_allclose(out["v"][:, 0], p.v_init, atol=1e-5)
+
+
+@pytest.mark.xfail(strict=True, reason="known defect of the shipped dt-0.1 HH_cond_exp "
+                   "surrogate: unstable at rest (docs/results.md, 'DC-driven cells'); "
+                   "this test passes, and so fails as xfail, once a retrained model fixes it")
+def test_hh_cell_without_input_stays_at_rest():
+    """An HH_cond_exp cell at PyNN's defaults with no input rests (the converged
+    reference stays silent for i_offset below about 0.03 nA); the shipped model drifts
+    up from -65 mV and fires every ~160 ms."""
+    import pyNN_ann as sim
+    sim.setup(timestep=0.1)
+    cells = sim.Population(2, sim.HH_cond_exp(i_offset=[0.0, 0.015]))
+    cells.record("spikes")
+    sim.run(1000.0)
+    counts = [len(st) for st in cells.get_data().segments[0].spiketrains]
+    sim.end()
+    assert counts == [0, 0]

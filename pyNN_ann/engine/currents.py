@@ -33,7 +33,7 @@ def waveform(kind, p, steps, dt, seed=0, source=0):
         return np.where(_active(t, p), p["amplitude"], 0.0)
     if kind == "ac":
         wave = p["offset"] + p["amplitude"] * np.sin(
-            2 * np.pi * p["frequency"] * t / 1000.0 + np.deg2rad(p["phase"]))
+            2 * np.pi * p["frequency"] * (t - p["start"]) / 1000.0 + np.deg2rad(p["phase"]))
         return np.where(_active(t, p), wave, 0.0)
     if kind == "step":
         times = np.asarray(p["times"], dtype=float)

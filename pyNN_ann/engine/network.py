@@ -76,6 +76,7 @@ class _Group:
         self.state = None  # host copy of the dynamic state between runs
         self.spike_times = None  # for "array" groups
         self.renewal = None  # for renewal-process sources (an "array" group drawn ahead)
+        self.report_given_times = False  # record array spikes at their given times
 
 
 class Engine:
@@ -149,9 +150,13 @@ class Engine:
         group.renewal = renewal.RenewalSources(kind, size, self.seed, len(self.groups) - 1)
         return len(self.groups) - 1
 
-    def add_spike_array_group(self, spike_times):
+    def add_spike_array_group(self, spike_times, report_given_times=True):
+        """Sources that fire at the given times (ms), delivered at the nearest step;
+        recorded at the given times unless ``report_given_times`` is False (then at
+        their steps' times, as for sources whose times are drawn per run)."""
         group = _Group("array", len(spike_times), {})
         group.spike_times = [np.asarray(t, dtype=float) for t in spike_times]
+        group.report_given_times = report_given_times
         self.groups.append(group)
         return len(self.groups) - 1
 
@@ -478,9 +483,27 @@ class Engine:
         if buf is None:
             return {}
         out = buf.times(self.dt)
+        if self.groups[gid].report_given_times:
+            out = {i: self._given_times(gid, i, t) for i, t in out.items()}
         if clear:
             buf.clear()
         return out
+
+    def _given_times(self, gid, index, grid_times):
+        """A source's recorded spikes at the times it was given (SpikeSourceArray's
+        0.075 ms, not the step 0.08 ms at which it is delivered), as pyNN.neuron and
+        pyNN.nest report them; spikes no longer in its list keep their step's time."""
+        given = np.asarray(self.groups[gid].spike_times[index], dtype=float)
+        if not len(grid_times) or not len(given):
+            return grid_times
+        steps = np.round(given / self.dt).astype(np.int64)  # sorted, as the times are
+        grid_times = np.asarray(grid_times, dtype=float)
+        recorded = np.round(grid_times / self.dt).astype(np.int64)
+        lo = np.searchsorted(steps, recorded, "left")
+        count = np.searchsorted(steps, recorded, "right") - lo
+        take = np.repeat(lo - np.cumsum(count) + count, count) + np.arange(count.sum())
+        out = np.concatenate([grid_times[count == 0], given[take]])
+        return np.sort(out)
 
     def recorded_signal(self, gid, variable, clear=False):
         buf = self.signals.get((gid, variable))

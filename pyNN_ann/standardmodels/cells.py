@@ -35,11 +35,17 @@ def _as_float_arrays(parameters):
 
 
 def _spike_time_arrays(sequences):
-    """Sequence objects (or array-likes) -> list of 1-D float arrays (ms)."""
+    """Sequence objects (or array-likes) -> list of 1-D float arrays (ms); raises
+    InvalidParameterValueError unless each is finite and in non-decreasing order."""
     arrays = []
-    for seq in sequences:
-        value = getattr(seq, "value", seq)
-        arrays.append(np.asarray(value, dtype=float).ravel())
+    for cell, seq in enumerate(sequences):
+        value = np.asarray(getattr(seq, "value", seq), dtype=float).ravel()
+        if not np.isfinite(value).all() or (np.diff(value) < 0).any():
+            raise InvalidParameterValueError(
+                f"SpikeSourceArray: the spike times of cell {cell} ({value.tolist()[:10]}"
+                f"{' ...' if value.size > 10 else ''}) must be finite numbers (ms) in "
+                "increasing order")
+        arrays.append(value)
     return arrays
 
 

@@ -22,17 +22,29 @@ class EngineCurrentSource(object):
         space.update(**parameters)
         self.set_native_parameters(self.translate(space))
         object.__setattr__(self, "_cid", simulator.state.engine.add_current_source(
-            self.kind, self._native))
+            self.kind, self._engine_parameters()))
 
     def get_native_parameters(self):
-        return ParameterSpace(dict(self._native), self.get_schema(), shape=(1,))
+        # no schema: sequences come back as plain arrays (source.times[0] is a number),
+        # as in pyNN.neuron and pyNN.nest
+        return ParameterSpace(dict(self._native))
 
     def set_native_parameters(self, parameters):
         parameters.evaluate(simplify=True)
         for name, value in parameters.items():
             self._native[name] = value.value if isinstance(value, Sequence) else value
+        if "times" in self._native:
+            self._native["times"], self._native["amplitudes"] = step_times_on_grid(
+                self._native["times"], self._native["amplitudes"], simulator.state.dt)
         if self._cid is not None:
-            simulator.state.engine.set_current_source(self._cid, self._native)
+            simulator.state.engine.set_current_source(self._cid, self._engine_parameters())
+
+    def _engine_parameters(self):
+        """The native parameters, with a noise source's default interval (``dt=None``)
+        made the script's time step: the engine may take finer steps."""
+        if "dt" in self._native and not self._native["dt"]:
+            return dict(self._native, dt=simulator.state.dt)
+        return self._native
 
     def inject_into(self, cells):
         """Inject this current into a Population, PopulationView, Assembly or a list
@@ -53,8 +65,30 @@ class EngineCurrentSource(object):
         simulator.state.engine.record_current(self._cid)
 
     def _get_data(self):
+        """(times, nA) of the injected current, one sample per time step of the script."""
         t_start, values = simulator.state.engine.recorded_current(self._cid)
-        return t_start + np.arange(len(values)) * simulator.state.dt, values
+        state = simulator.state
+        every = max(1, int(round(state.dt / state.engine_dt)))
+        values = values[::every]
+        return t_start + np.arange(len(values)) * state.dt, values
+
+
+def step_times_on_grid(times, amplitudes, dt):
+    """StepCurrentSource times moved to the nearest time step (as in pyNN.neuron and
+    pyNN.nest); of several changes that land on one step, the last stands. Raises
+    ValueError for negative or non-increasing times."""
+    times = np.asarray(times, dtype=float).ravel()
+    amplitudes = np.asarray(amplitudes, dtype=float).ravel()
+    if (times < 0).any():
+        raise ValueError(f"StepCurrentSource cannot accept negative times ({times.min():g} ms)")
+    if (np.diff(times) <= 0).any():
+        raise ValueError(f"StepCurrentSource times must increase strictly, got {times.tolist()}")
+    if times.size != amplitudes.size:
+        raise ValueError(f"StepCurrentSource: {times.size} times but {amplitudes.size} "
+                         "amplitudes")
+    times = np.rint(times / dt) * dt
+    last = np.append(times[1:] != times[:-1], True)
+    return times[last], amplitudes[last]
 
 
 def _source(base, kind):

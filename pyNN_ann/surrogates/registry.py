@@ -121,6 +121,29 @@ def timesteps(celltype):
     return sorted(dt for ct, dt in shipped().values() if ct == celltype)
 
 
+def engine_timestep(dt):
+    """The step (ms) at which the engine advances a simulation whose time step is ``dt``.
+
+    ``dt`` itself where some surrogate was trained at it; otherwise the coarsest step
+    that every surrogate family is shipped at and that divides ``dt`` a whole number of
+    times (``setup(timestep=1.0)`` runs ten 0.1-ms surrogate steps per time step, as
+    NEST runs its own solver within a step); ``dt`` unchanged if there is none (the
+    populations then raise :class:`UnsupportedTimestepError`)."""
+    dt = float(dt)
+    models = shipped()
+    if any(same_dt(step, dt) for _, step in models.values()):
+        return dt
+    families = {}
+    for celltype, step in models.values():
+        families.setdefault(celltype, set()).add(round(step, 12))
+    common = set.intersection(*families.values()) if families else set()
+    for step in sorted(common, reverse=True):
+        ratio = dt / step
+        if ratio > 1 and abs(ratio - round(ratio)) < 1e-6 * ratio:
+            return step
+    return dt
+
+
 class Surrogate:
     """A trained surrogate: the Keras cell with its weights, and its metadata."""
 
