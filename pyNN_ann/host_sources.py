@@ -68,9 +68,8 @@ class HostSources:
         self._groups[gid][1] = p
         sources.restart(p)
 
-    def before_run(self, engine, n_steps):
-        """Give the engine the spikes due in the next ``n_steps`` steps."""
-        t_end = engine.t + (n_steps + 0.5) * engine.dt
+    def before_run(self, engine, t_end):
+        """Give the engine the spikes due before ``t_end`` (ms)."""
         for gid, (sources, p) in self._groups.items():
             engine.set_parameters(gid, "spike_times", sources.emit(p, t_end))
 

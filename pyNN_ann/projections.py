@@ -39,6 +39,11 @@ def check_delays(delays, state):
             f"Synaptic delay {delays.min():g} ms is smaller than the time step "
             f"dt = {dt:g} ms; pyNN.ann needs delays >= dt (they are rounded to "
             "multiples of dt)")
+    if delays.min() < state.engine_dt - 1e-6 * state.engine_dt:
+        raise errors.ConnectionError(
+            f"Synaptic delay {delays.min():g} ms is smaller than {state.engine_dt:g} ms, the "
+            f"step at which pyNN.ann advances the cells for timestep {dt:g} ms (no surrogate "
+            f"is trained at {dt:g} ms); use delays >= {state.engine_dt:g} ms")
     if delays.min() < state.declared_min_delay - tolerance:
         raise errors.ConnectionError(
             f"Synaptic delay {delays.min():g} ms is smaller than min_delay "

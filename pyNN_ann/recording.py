@@ -9,6 +9,8 @@ import numpy as np
 from pyNN import recording
 
 from . import simulator
+from .engine.recording import resample
+from .surrogates.registry import off_grid
 
 
 class Recorder(recording.Recorder):
@@ -40,16 +42,24 @@ class Recorder(recording.Recorder):
                     f"multiple of the time step ({dt} ms)")
             self.sampling_interval = interval
         index = np.sort(self._indices(self.recorded[variable]))
-        interval = dt if variable.name == "spikes" else self.sampling_interval
-        self._engine.record(self._gid, variable.name, index, interval)
+        self._engine.record(self._gid, variable.name, index, self._engine_interval(variable))
+
+    def _engine_interval(self, variable):
+        """The engine's sampling interval for ``variable``: the script's, or every
+        engine step where the engine's grid does not hold the script's samples (they are
+        then interpolated, see :meth:`_get_all_signals`)."""
+        state = self._simulator.state
+        if variable.name == "spikes":
+            return state.dt
+        if off_grid(self.sampling_interval, state.engine_dt):
+            return state.engine_dt
+        return self.sampling_interval
 
     def _reset(self):
         """Stop recording everything (``record(None)``)."""
         empty = np.zeros(0, dtype=int)
         for variable in self.recorded:
-            interval = (self._simulator.state.dt if variable.name == "spikes"
-                        else self.sampling_interval)
-            self._engine.record(self._gid, variable.name, empty, interval)
+            self._engine.record(self._gid, variable.name, empty, self._engine_interval(variable))
 
     def _clear_simulator(self):
         """Discard the data recorded so far; keep recording the same cells."""
@@ -69,6 +79,9 @@ class Recorder(recording.Recorder):
                   for index in self._indices(ids)]
         counts = np.array([len(t) for t in trains], dtype=int)
         times = np.concatenate(trains) if trains else np.zeros(0)
+        state = self._simulator.state
+        if state.off_grid:  # the engine may be up to half its step past the script's time
+            times = np.minimum(times, state.t)
         return np.repeat(ids, counts), times
 
     def _get_all_signals(self, variable, ids, clear=False):
@@ -76,6 +89,10 @@ class Recorder(recording.Recorder):
             self._gid, variable.name, clear=clear)
         index = np.asarray(index, dtype=int)
         samples = np.asarray(samples, dtype=float).reshape(-1, index.size)
+        if off_grid(self.sampling_interval, interval) and len(samples):
+            # engine samples every engine step (a block starts with the state at its
+            # start, also after clear=True): interpolate at the script's sample times
+            samples = resample(samples, t_start, interval, self.sampling_interval)[0]
         column = {int(i): c for c, i in enumerate(index)}
         wanted = [column[int(i)] for i in self._indices(ids)]
         return samples[:, wanted], None

@@ -37,8 +37,10 @@ class State(common.control.BaseState):
     segment counter.
 
     ``dt`` is the time step the script asked for (delays, recording, ``run()`` are on
-    its grid); ``engine_dt`` is the step the surrogates advance by, a divisor of ``dt``
-    (see :func:`pyNN_ann.surrogates.registry.engine_timestep`)."""
+    its grid); ``engine_dt`` is the step the surrogates advance by, normally a divisor
+    of ``dt`` (see :func:`pyNN_ann.surrogates.registry.engine_timestep`). Where no
+    surrogate step divides ``dt`` the engine runs on its own grid, as close to the
+    script's time as it can be, and signals are interpolated onto the script's grid."""
 
     def __init__(self):
         common.control.BaseState.__init__(self)
@@ -58,10 +60,22 @@ class State(common.control.BaseState):
         self.progress = progress
         self.dt = float(timestep)
         self.engine_dt = registry.engine_timestep(self.dt)
+        if self.off_grid:
+            registry._warn_user(
+                f"no surrogate is trained at timestep {self.dt:g} ms nor at a divisor of it: "
+                f"pyNN.ann advances the cells by {self.engine_dt:g} ms (surrogates trained "
+                "against a converged reference, docs/results.md) and interpolates recorded "
+                f"signals onto the {self.dt:g}-ms grid; spike times and delays resolve to "
+                f"{self.engine_dt:g} ms. Shipped steps: `pynn-ann models`.")
         self._min_delay = min_delay
         self.max_delay = max_delay
         self.seed = seed
         self.clear()
+
+    @property
+    def off_grid(self):
+        """Whether the engine step does not divide the script's time step."""
+        return registry.off_grid(self.dt, self.engine_dt)
 
     @property
     def engine(self):
@@ -95,16 +109,20 @@ class State(common.control.BaseState):
     @property
     def t(self):
         """Current simulation time (ms)."""
-        return 0.0 if self._engine is None else float(self._engine.t)
+        return self._steps * self.dt
 
     def run(self, simtime):
         """Advance the simulation by `simtime` ms, rounded to whole time steps
-        (at least one step for any positive `simtime`)."""
+        (at least one step for any positive `simtime`); the engine advances to its
+        step nearest the new time."""
         self.running = True
         if simtime > 1e-6 * self.dt:
-            n_steps = max(1, int(round(simtime / self.dt)))
-            self.host_sources.before_run(self.engine, n_steps)
-            self.engine.run(n_steps * self.dt)
+            self._steps += max(1, int(round(simtime / self.dt)))
+            engine = self.engine
+            n_engine = int(round(self.t / engine.dt)) - engine.step
+            if n_engine > 0:
+                self.host_sources.before_run(engine, (engine.step + n_engine + 0.5) * engine.dt)
+                engine.run(n_engine * engine.dt)
 
     def run_until(self, tstop):
         """Advance the simulation until `tstop` ms."""
@@ -128,6 +146,7 @@ class State(common.control.BaseState):
             self._engine.reset()
             self.host_sources.reset()
         self.running = False
+        self._steps = 0
         self.t_start = 0
         self.segment_counter += 1
 

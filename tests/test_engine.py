@@ -190,3 +190,20 @@ def test_tiled_transmission_equals_direct_sum(monkeypatch, tile):
             expected[later, c] += w * np.exp(-(steps[later] - arrival) * dt / tau)
     assert expected.max() > 1e-3
     np.testing.assert_allclose(g, expected, atol=2e-6)
+
+
+def test_resample_takes_samples_on_the_grid_as_they_are_and_interpolates_between():
+    from pyNN_ann.engine.recording import resample
+    samples = np.array([[0.0, np.nan], [1.0, 5.0], [3.0, 7.0], [4.0, 9.0]])  # every 0.01 ms
+    rows, k0, k1 = resample(samples, 0.0, 0.01, 0.01)  # same grid: unchanged, NaN kept
+    np.testing.assert_array_equal(rows, samples)
+    assert (k0, k1) == (0, 3)
+    rows, k0, k1 = resample(samples, 0.0, 0.01, 0.005)
+    assert (k0, k1) == (0, 6)
+    np.testing.assert_allclose(rows[:, 0], [0.0, 0.5, 1.0, 2.0, 3.0, 3.5, 4.0])
+    assert np.isnan(rows[1, 1]) and rows[2, 1] == 5.0 and rows[3, 1] == 6.0
+    rows, k0, k1 = resample(samples, 0.1, 0.01, 0.025)  # 0.1 ... 0.13: grid 0.1, 0.125
+    assert (k0, k1) == (4, 5)
+    np.testing.assert_allclose(rows[:, 0], [0.0, 3.5])
+    rows, k0, k1 = resample(samples[:0], 0.0, 0.01, 0.025)
+    assert rows.shape == (0, 2) and k1 < k0

@@ -1,5 +1,5 @@
 """PyNN's cross-backend conventions, as pyNN.nest and pyNN.neuron follow them: time steps
-coarser than the surrogates', min_delay="auto", live Connection objects, distance
+coarser or finer than the surrogates', min_delay="auto", live Connection objects, distance
 functions in Projection.set, current-source phase and step-time rounding, and the
 recorded times of SpikeSourceArray spikes."""
 
@@ -31,7 +31,10 @@ def test_a_coarse_timestep_runs_whole_surrogate_steps_within_each_step():
     assert registry.engine_timestep(1.0) == pytest.approx(0.1)
     assert registry.engine_timestep(0.05) == pytest.approx(0.01)  # 0.1 does not divide it
     assert registry.engine_timestep(0.025) == pytest.approx(0.025)  # IF_membrane's own
-    assert registry.engine_timestep(0.001) == pytest.approx(0.001)  # finer: no divisor
+    assert registry.engine_timestep(0.001) == pytest.approx(0.01)  # finer than all: off grid
+    assert registry.engine_timestep(0.123) == pytest.approx(0.1)  # no divisor: off grid
+    assert not registry.off_grid(1.0, 0.1) and not registry.off_grid(0.05, 0.01)
+    assert registry.off_grid(0.001, 0.01) and registry.off_grid(0.123, 0.1)
     fine_spikes, fine_v, _ = _dc_driven_if_cell(0.1)
     spikes, v, period = _dc_driven_if_cell(1.0)
     assert period == pytest.approx(1.0)
@@ -41,11 +44,76 @@ def test_a_coarse_timestep_runs_whole_surrogate_steps_within_each_step():
     np.testing.assert_allclose(v, fine_v[::10], atol=1e-4)
 
 
-def test_a_timestep_finer_than_any_surrogate_is_refused_by_name():
-    sim.setup(timestep=0.001)
-    assert sim.get_time_step() == 0.001
-    with pytest.raises(registry.UnsupportedTimestepError, match="HH_cond_exp.*0.001 ms"):
+def test_a_timestep_shipped_for_one_family_only_refuses_the_others_by_name():
+    """0.025 ms: IF_membrane is shipped at it, so the engine runs at it, and a cell type
+    without a 0.025-ms surrogate is refused, naming the steps it has."""
+    sim.setup(timestep=0.025)
+    sim.Population(1, sim.IF_cond_exp())
+    with pytest.raises(registry.UnsupportedTimestepError, match="HH_cond_exp.*0.01 and 0.1 ms"):
         sim.Population(1, sim.HH_cond_exp())
+    sim.end()
+
+
+def _off_grid_run(timestep):
+    sim.setup(timestep=timestep, min_delay=0.1)
+    cells = sim.Population(2, sim.IF_cond_exp(i_offset=[0.8, 2.0], tau_refrac=2.0))
+    source = sim.Population(1, sim.SpikeSourceArray(spike_times=[5.0, 12.3]))
+    sim.Projection(source, cells, sim.AllToAllConnector(),
+                   sim.StaticSynapse(weight=0.01, delay=0.5))
+    step = sim.StepCurrentSource(times=[10.0, 20.0], amplitudes=[0.3, 0.0])
+    step.inject_into(cells[0:1])
+    step.record()
+    cells.record(["v", "spikes"])
+    sim.run(30.0)
+    seg = cells.get_data().segments[0]
+    v = seg.filter(name="v")[0]
+    out = (np.asarray(v.magnitude), float(v.sampling_period.rescale("ms").magnitude),
+           [np.asarray(t.magnitude) for t in seg.spiketrains], sim.get_current_time(),
+           np.asarray(step.get_data().magnitude).ravel())
+    sim.end()
+    return out
+
+
+def test_a_timestep_finer_than_any_surrogate_runs_at_the_finest_and_interpolates():
+    """0.001 ms (PyNN's HH_cond_exp2.py): the cells advance by 0.01 ms, with a warning
+    that says so; v and the injected current are sampled every 0.001 ms, equal to the
+    0.01-ms run at its times and interpolated between them."""
+    with pytest.warns(registry.InputRangeWarning, match="advances the cells by 0.01 ms"):
+        fine_v, period, fine_spikes, t, fine_current = _off_grid_run(0.001)
+    v, _, spikes, _, current = _off_grid_run(0.01)
+    assert period == pytest.approx(0.001) and t == pytest.approx(30.0)
+    assert fine_v.shape == (30001, 2) and v.shape == (3001, 2)
+    np.testing.assert_allclose(fine_v[::10], v, atol=1e-9)
+    np.testing.assert_allclose(fine_v[5::10], 0.5 * (v[:-1] + v[1:]), atol=1e-9)
+    assert len(spikes[1]) >= 3
+    for a, b in zip(fine_spikes, spikes):
+        np.testing.assert_allclose(a, b, atol=1e-9)
+    assert len(fine_current) == 30001
+    np.testing.assert_allclose(fine_current[::10], current, atol=1e-12)
+
+
+def test_off_grid_time_follows_the_script_and_short_delays_are_refused():
+    """0.123 ms: the engine (0.1 ms) follows the script's clock to its nearest step, and
+    a delay shorter than the engine's step is refused with the step it needs."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", registry.InputRangeWarning)
+        sim.setup(timestep=0.123, min_delay=0.123)
+    cells = sim.Population(1, sim.Izhikevich(i_offset=0.02))
+    cells.record("v")
+    for _ in range(10):
+        sim.run(0.123 * 3)
+    assert sim.get_current_time() == pytest.approx(3.69)
+    assert sim.simulator.state.engine.t == pytest.approx(3.7)
+    v = cells.get_data().segments[0].filter(name="v")[0]
+    assert len(v) == 31  # 0, 0.123, ..., 3.69: the script's grid
+    sim.end()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", registry.InputRangeWarning)
+        sim.setup(timestep=0.001, min_delay=0.001)
+    a, b = sim.Population(1, sim.IF_cond_exp()), sim.Population(1, sim.IF_cond_exp())
+    with pytest.raises(errors.ConnectionError, match="0.005 ms is smaller than 0.01 ms"):
+        sim.Projection(a, b, sim.OneToOneConnector(), sim.StaticSynapse(delay=0.005))
     sim.end()
 
 

@@ -52,3 +52,28 @@ class SpikeBuffer:
 
     def clear(self):
         self.steps = []
+
+
+def resample(samples, t_start, step, interval):
+    """Samples taken every ``step`` ms from ``t_start``, linearly interpolated at the
+    multiples ``k * interval`` of another grid that lie within their span (the grid
+    time nearest ``t_start`` takes the first sample). Returns ``(rows, k_first,
+    k_last)``; no rows (and ``k_last < k_first``) if there are none."""
+    samples = np.asarray(samples)
+    n = len(samples)
+    t_end = t_start + (n - 1) * step
+    k0 = int(np.floor(t_start / interval + 0.5))
+    k1 = int(np.floor(t_end / interval + 1e-6)) if n else k0 - 1
+    if k1 < k0:
+        return samples[:0], k0, k0 - 1
+    pos = np.clip((np.arange(k0, k1 + 1) * interval - t_start) / step, 0.0, n - 1)
+    nearest = np.round(pos)
+    on_sample = np.abs(pos - nearest) < 1e-6  # taken as they are (exact, NaN-safe)
+    pos = np.where(on_sample, nearest, pos)
+    lower = np.minimum(np.floor(pos).astype(np.int64), n - 1)
+    upper = np.minimum(lower + 1, n - 1)
+    frac = (pos - lower).reshape((-1,) + (1,) * (samples.ndim - 1))
+    mixed = samples[lower] * (1.0 - frac) + samples[upper] * frac
+    exact = on_sample.reshape(frac.shape)
+    rows = np.where(exact, samples[lower], mixed)
+    return rows.astype(samples.dtype, copy=False), k0, k1

@@ -7,6 +7,7 @@ from pyNN.parameters import ParameterSpace, Sequence
 from pyNN.standardmodels import build_translations, electrodes
 
 from .. import simulator
+from ..engine.recording import resample
 
 
 class EngineCurrentSource(object):
@@ -68,9 +69,8 @@ class EngineCurrentSource(object):
         """(times, nA) of the injected current, one sample per time step of the script."""
         t_start, values = simulator.state.engine.recorded_current(self._cid)
         state = simulator.state
-        every = max(1, int(round(state.dt / state.engine_dt)))
-        values = values[::every]
-        return t_start + np.arange(len(values)) * state.dt, values
+        values, k0, _ = resample(values, t_start, state.engine_dt, state.dt)
+        return (k0 + np.arange(len(values))) * state.dt, values
 
 
 def step_times_on_grid(times, amplitudes, dt):

@@ -127,21 +127,38 @@ def engine_timestep(dt):
     ``dt`` itself where some surrogate was trained at it; otherwise the coarsest step
     that every surrogate family is shipped at and that divides ``dt`` a whole number of
     times (``setup(timestep=1.0)`` runs ten 0.1-ms surrogate steps per time step, as
-    NEST runs its own solver within a step); ``dt`` unchanged if there is none (the
-    populations then raise :class:`UnsupportedTimestepError`)."""
+    NEST runs its own solver within a step). Failing both, the coarsest common step
+    below ``dt`` (the finest one if ``dt`` is finer than all): the engine then runs off
+    the script's grid and recorded signals are interpolated onto it (see
+    :func:`off_grid`)."""
     dt = float(dt)
     models = shipped()
     if any(same_dt(step, dt) for _, step in models.values()):
         return dt
-    families = {}
-    for celltype, step in models.values():
-        families.setdefault(celltype, set()).add(round(step, 12))
-    common = set.intersection(*families.values()) if families else set()
-    for step in sorted(common, reverse=True):
+    common = sorted(_common_steps(models), reverse=True)
+    for step in common:
         ratio = dt / step
         if ratio > 1 and abs(ratio - round(ratio)) < 1e-6 * ratio:
             return step
-    return dt
+    below = [step for step in common if step < dt]
+    if below:
+        return below[0]
+    return common[-1] if common else dt
+
+
+def _common_steps(models):
+    """Time steps at which every surrogate family is shipped."""
+    families = {}
+    for celltype, step in models.values():
+        families.setdefault(celltype, set()).add(round(step, 12))
+    return set.intersection(*families.values()) if families else set()
+
+
+def off_grid(dt, engine_dt):
+    """Whether the engine step ``engine_dt`` does not divide the script's ``dt`` (the
+    engine then runs on its own grid and signals are resampled onto the script's)."""
+    ratio = float(dt) / float(engine_dt)
+    return abs(ratio - round(ratio)) > 1e-6 * max(ratio, 1.0) or round(ratio) < 1
 
 
 class Surrogate:
