@@ -94,23 +94,12 @@ class Connection(common.Connection):
         self._weight = weight
         self._delay = delay
 
-    @property
-    def weight(self):
-        return self._weight
+    weight = property(lambda self: self._weight, lambda self, value: self._write("weight", value))
+    delay = property(lambda self: self._delay, lambda self, value: self._write("delay", value))
 
-    @weight.setter
-    def weight(self, value):
-        self._projection._set_one("weight", self._position, value)
-        self._weight = float(value)
-
-    @property
-    def delay(self):
-        return self._delay
-
-    @delay.setter
-    def delay(self, value):
-        self._projection._set_one("delay", self._position, value)
-        self._delay = float(value)
+    def _write(self, name, value):
+        self._projection._set_one(name, self._position, value)
+        setattr(self, "_" + name, float(value))
 
     def as_tuple(self, *attribute_names):
         return tuple(getattr(self, name) for name in attribute_names)

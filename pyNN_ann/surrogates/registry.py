@@ -135,15 +135,12 @@ def engine_timestep(dt):
     models = shipped()
     if any(same_dt(step, dt) for _, step in models.values()):
         return dt
-    common = sorted(_common_steps(models), reverse=True)
-    for step in common:
-        ratio = dt / step
-        if ratio > 1 and abs(ratio - round(ratio)) < 1e-6 * ratio:
-            return step
-    below = [step for step in common if step < dt]
-    if below:
-        return below[0]
-    return common[-1] if common else dt
+    below = [step for step in sorted(_common_steps(models), reverse=True) if step < dt]
+    dividing = [step for step in below if not off_grid(dt, step)]
+    if dividing or below:
+        return (dividing or below)[0]
+    common = _common_steps(models)
+    return min(common) if common else dt
 
 
 def _common_steps(models):
