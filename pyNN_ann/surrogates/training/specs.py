@@ -36,10 +36,13 @@ class HHCondExpSpec:
         "high_conductance": {"mean_g_exc": (0.01, 0.25), "mean_g_inh": (0.03, 1.0),
                              "w_exc": (0.002, 0.02), "w_inh": (0.02, 0.1),
                              "max_rate": 40000.0},
+        # nearly no synaptic input: rest and DC-driven firing under i_offset alone
+        "quiet": {"mean_g_exc": (0.00001, 0.001), "mean_g_inh": (0.00001, 0.003),
+                  "w_exc": (0.002, 0.05), "w_inh": (0.005, 0.1), "max_rate": 20000.0},
     }
     reference = "neuron-cvode"  # the converged reference (validation label)
     # reference cells simulated per regime by `pynn-ann train`, and their seeds
-    training_sets = (("standard", 340, 1), ("high_conductance", 340, 2))
+    training_sets = (("standard", 340, 1), ("high_conductance", 340, 2), ("quiet", 170, 3))
 
     def weight_range(self):
         """{receptor: [smallest, largest]} synaptic weight (uS) of the training sets."""
