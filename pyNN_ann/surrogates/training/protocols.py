@@ -144,6 +144,11 @@ def random_protocol(celltype_spec, size, duration, dt=0.1, seed=0, regime="stand
         w_i = _log_uniform(rng, *r["w_inh"], size)
         rate_e = np.minimum(g_e / (w_e * params["tau_syn_E"]) * 1000.0, r["max_rate"])
         rate_i = np.minimum(g_i / (w_i * params["tau_syn_I"]) * 1000.0, r["max_rate"])
+        if "i_offset" in r:  # a regime of its own injected currents: training data
+            low, high = r["i_offset"]  # reach beyond the domain, validation stays in it
+            if not training:
+                high = min(high, celltype_spec.ranges["i_offset"][1])
+            params["i_offset"] = rng.uniform(low, high, size)
     exc = [modulated_poisson(rng, rate_e[k], duration, dt) for k in range(size)]
     inh = [modulated_poisson(rng, rate_i[k], duration, dt) for k in range(size)]
     initial = {}

@@ -22,7 +22,7 @@ class HHCondExpSpec:
     # parameters that may vary cell by cell within [low, high]
     ranges = {"e_rev_leak": (-70.0, -55.0), "e_rev_E": (-10.0, 10.0),
               "e_rev_I": (-100.0, -60.0), "tau_syn_E": (0.1, 20.0),
-              "tau_syn_I": (0.5, 30.0), "i_offset": (-0.2, 0.4)}
+              "tau_syn_I": (0.5, 30.0), "i_offset": (-0.2, 1.2)}
     v_init_range = (-75.0, -55.0)
     reference_leak = -65.0  # e_rev_leak the network sees; others enter as a current
     spike_threshold = 10.0  # mV, pyNN.neuron's NetCon threshold for this model
@@ -39,10 +39,16 @@ class HHCondExpSpec:
         # nearly no synaptic input: rest and DC-driven firing under i_offset alone
         "quiet": {"mean_g_exc": (0.00001, 0.001), "mean_g_inh": (0.00001, 0.003),
                   "w_exc": (0.002, 0.05), "w_inh": (0.005, 0.1), "max_rate": 20000.0},
+        # strong injected current (PyNN's examples/HH_cond_exp2.py injects 1 nA) with
+        # anything from no synaptic input to the standard regime's
+        "strong_current": {"mean_g_exc": (0.00001, 0.025), "mean_g_inh": (0.00001, 0.1),
+                           "w_exc": (0.002, 0.05), "w_inh": (0.005, 0.1),
+                           "max_rate": 20000.0, "i_offset": (0.3, 1.3)},
     }
     reference = "neuron-cvode"  # the converged reference (validation label)
     # reference cells simulated per regime by `pynn-ann train`, and their seeds
-    training_sets = (("standard", 340, 1), ("high_conductance", 340, 2), ("quiet", 170, 3))
+    training_sets = (("standard", 340, 1), ("high_conductance", 340, 2), ("quiet", 170, 3),
+                     ("strong_current", 170, 4))
 
     def weight_range(self):
         """{receptor: [smallest, largest]} synaptic weight (uS) of the training sets."""

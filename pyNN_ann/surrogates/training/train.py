@@ -87,6 +87,19 @@ def dt_suffix(dt):
     return suffix(dt)
 
 
+def initial_norm(args, norm):
+    """The feature scales to train with: those of the ``--init`` model where its
+    metadata.json lies beside its weights (fine-tuning on new data must not rescale
+    the inputs its weights were trained on), else ``norm``, computed from the data."""
+    if args.init:
+        path = os.path.join(os.path.dirname(os.path.abspath(args.init)), "metadata.json")
+        if os.path.exists(path):
+            import json
+            with open(path) as f:
+                return dict(json.load(f)["architecture"]["norm"])
+    return norm
+
+
 def fit_from_args(cell, data, spec, args, **options):
     """Train ``cell`` with the command line's recipe (``--init`` weights, curriculum,
     batch sizes); returns the loss history."""
@@ -130,6 +143,7 @@ def train_hh(args):
     dt = float(data["dt"])
     # mV per step at unit output: spikes reach ~70 mV per 0.1 ms step
     norm["dv_scale"] = 20.0 * dt / 0.1
+    norm = initial_norm(args, norm)
     cell = StreamingSurrogateCell(units=args.units, norm=norm)
     started = time.perf_counter()
     # teacher-forced warm-up that fills the model's memory: 15 ms, at most 500 steps

@@ -38,15 +38,15 @@ def train_izhikevich(args):
     from ..cell import IzhikevichSurrogateCell
     from .fit import training_record
     from .specs import SPECS
-    from .train import fit_from_args
+    from .train import fit_from_args, initial_norm
 
     spec = SPECS[izhikevich.MODEL]
     os.makedirs(args.data_dir, exist_ok=True)
     data = load_data(args.data_dir, spec, args.workers, args.duration, args.cells, args.dt)
     inputs, v, clamp = izhikevich.training_inputs(data)
     dt = float(data["dt"])
-    cell = IzhikevichSurrogateCell(units=args.units,
-                                   norm=izhikevich.normalisation(inputs, v, clamp, dt))
+    norm = initial_norm(args, izhikevich.normalisation(inputs, v, clamp, dt))
+    cell = IzhikevichSurrogateCell(units=args.units, norm=norm)
     started = time.perf_counter()
     history = fit_from_args(cell, data, spec, args, warmup=50)
     output = args.output or registry.model_dir(izhikevich.MODEL, args.dt)

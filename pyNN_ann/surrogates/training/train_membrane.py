@@ -68,7 +68,7 @@ def train_membrane(args):
     from .. import registry
     from ..cell import ExponentialMembraneSurrogateCell, MembraneSurrogateCell
     from .fit import normalisation, surrogate_inputs, training_record
-    from .train import fit_from_args
+    from .train import fit_from_args, initial_norm
     from .specs import SPECS
 
     model = model_of(args.celltype)
@@ -80,6 +80,7 @@ def train_membrane(args):
     norm = normalisation(inputs, v, clamp, spec, dt=float(data["dt"]))
     cls = ExponentialMembraneSurrogateCell if exponential else MembraneSurrogateCell
     norm["rate_scaled"] = 1.0  # see MembraneSurrogateCell.increment
+    norm = initial_norm(args, norm)
     cell = cls(units=args.units, norm=norm)
     started = time.perf_counter()
     # teacher-forced warm-up of mid-trace windows: 50 steps of the 300-step windows at
