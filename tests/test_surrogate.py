@@ -114,6 +114,22 @@ def test_dc_driven_hh_cells_fire_as_the_reference():
     np.testing.assert_allclose(counts, [14, 24, 39, 65], atol=3)
 
 
+def test_strongly_driven_hh_cells_fire_as_the_reference():
+    """Up to 1.2 nA (PyNN's examples/HH_cond_exp2.py injects 1 nA): pyNN.neuron CVODE
+    fires 88, 109, 128 and 146 spikes in 1 s at 0.6, 0.8, 1.0 and 1.2 nA; the issue's
+    rate target is 5 %."""
+    counts = _hh_spike_counts(i_offset=[0.6, 0.8, 1.0, 1.2])
+    np.testing.assert_allclose(counts, [88, 109, 128, 146], rtol=0.05)
+
+
+def test_hh_current_beyond_the_trained_range_is_refused():
+    import pyNN_ann as sim
+    sim.setup(timestep=0.1)
+    with pytest.raises(registry.OutOfDomainError, match=r"i_offset = 1.5.*\[-0.2, 1.2\]"):
+        sim.Population(1, sim.HH_cond_exp(i_offset=1.5))
+    sim.end()
+
+
 @pytest.mark.xfail(strict=True, reason="known defect of the shipped dt-0.1 HH_cond_exp "
                    "surrogate: just below rheobase (0.015 nA) it fires ~4 spikes/s where "
                    "the reference is silent (docs/results.md, 'DC-driven cells'); this "
