@@ -64,6 +64,25 @@ def test_reseed_shifts_script_seeds_and_setup_options(tmp_path):
     assert first(a) != first(c)
 
 
+def test_capture_takes_a_script_path_relative_to_the_callers_directory(tmp_path, monkeypatch):
+    """`pynn-ann compare examples/HH_network.py` from the project root: the script runs
+    in its own directory, so the path is resolved before (it used to be resolved twice)."""
+    from pyNN_ann.validation.compare import capture
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    (folder / "tiny.py").write_text(
+        "import sys, importlib\n"
+        "sim = importlib.import_module('pyNN.' + sys.argv[1])\n"
+        "sim.setup(timestep=0.1)\n"
+        "p = sim.Population(2, sim.SpikeSourceArray(spike_times=[[1.0], [2.0]]), label='s')\n"
+        "p.record('spikes')\n"
+        "sim.run(5.0)\n"
+        "sim.end()\n")
+    monkeypatch.chdir(tmp_path)
+    data = capture("ann", "scripts/tiny.py", [])
+    assert [list(map(float, t)) for t in data["populations"][0]["spikes"]] == [[1.0], [2.0]]
+
+
 ALPHA_OVERFLOW_SCRIPT = """
 import sys
 import numpy as np

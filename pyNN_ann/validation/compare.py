@@ -35,10 +35,11 @@ def capture(simulator, script, args, timeout=None, reseed=0, setup_options=()):
         flags = ["--reseed", str(reseed)] if reseed else []
         for option in setup_options:
             flags += ["--setup-option", option]
+        script = os.path.abspath(script)  # the script runs in its own directory
         cmd = [sys.executable, "-m", "pyNN_ann.validation.capture", *flags, simulator, out,
                script, *args]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                              cwd=os.path.dirname(os.path.abspath(script)) or None)
+                              cwd=os.path.dirname(script))
         if proc.returncode != 0 or not os.path.exists(out):
             raise RuntimeError(f"{script} failed on pyNN.{simulator}:\n{proc.stderr[-3000:]}")
         if QUEUE_FULL in proc.stdout:

@@ -90,13 +90,19 @@ def dt_suffix(dt):
 def initial_norm(args, norm):
     """The feature scales to train with: those of the ``--init`` model where its
     metadata.json lies beside its weights (fine-tuning on new data must not rescale
-    the inputs its weights were trained on), else ``norm``, computed from the data."""
+    the inputs its weights were trained on), else ``norm``, computed from the data.
+    An ``--init`` model of another time step keeps its input scales only: the output
+    scales (``dv_scale``, ``du_scale``) and ``dt`` follow the new step."""
     if args.init:
         path = os.path.join(os.path.dirname(os.path.abspath(args.init)), "metadata.json")
         if os.path.exists(path):
             import json
             with open(path) as f:
-                return dict(json.load(f)["architecture"]["norm"])
+                metadata = json.load(f)
+            kept = dict(metadata["architecture"]["norm"])
+            if abs(float(metadata.get("dt", args.dt)) - args.dt) > 1e-9:
+                kept.update({k: norm[k] for k in ("dt", "dv_scale", "du_scale") if k in norm})
+            return kept
     return norm
 
 
