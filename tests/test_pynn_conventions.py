@@ -44,9 +44,9 @@ def test_a_coarse_timestep_runs_whole_surrogate_steps_within_each_step():
     np.testing.assert_allclose(v, fine_v[::10], atol=1e-4)
 
 
-def test_a_timestep_shipped_for_one_family_only_refuses_the_others_by_name():
-    """0.025 ms: IF_membrane is shipped at it, so the engine runs at it, and a cell type
-    without a 0.025-ms surrogate is refused, naming the steps it has."""
+def test_a_timestep_shipped_for_one_family_only_refuses_the_others_by_name(if_only_at_0025):
+    """0.025 ms with only IF_membrane shipped at it: the engine runs at it, and a cell
+    type without a 0.025-ms surrogate is refused, naming the steps it has."""
     sim.setup(timestep=0.025)
     sim.Population(1, sim.IF_cond_exp())
     with pytest.raises(registry.UnsupportedTimestepError, match="HH_cond_exp.*0.01 and 0.1 ms"):

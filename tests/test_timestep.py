@@ -49,8 +49,8 @@ def test_engine_uses_the_model_of_its_dt(models_dir):
         assert surrogate.dt == dt
 
 
-def test_unsupported_timestep_is_refused_clearly(sim):
-    sim.setup(timestep=0.025)  # IF_membrane is shipped at 0.025 ms, Izhikevich is not
+def test_unsupported_timestep_is_refused_clearly(sim, if_only_at_0025):
+    sim.setup(timestep=0.025)  # here IF_membrane is shipped at 0.025 ms, Izhikevich is not
     with pytest.raises(NotImplementedError) as info:
         sim.Population(2, sim.Izhikevich())
     message = str(info.value)
