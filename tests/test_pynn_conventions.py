@@ -29,8 +29,8 @@ def test_a_coarse_timestep_runs_whole_surrogate_steps_within_each_step():
     """setup(timestep=1.0): the surrogates (trained at 0.1 ms) take ten steps per time
     step; spikes are those of a dt-0.1 run and v is its every tenth sample."""
     assert registry.engine_timestep(1.0) == pytest.approx(0.1)
-    assert registry.engine_timestep(0.05) == pytest.approx(0.01)  # 0.1 does not divide it
-    assert registry.engine_timestep(0.025) == pytest.approx(0.025)  # IF_membrane's own
+    assert registry.engine_timestep(0.05) == pytest.approx(0.025)  # 0.1 does not divide it
+    assert registry.engine_timestep(0.025) == pytest.approx(0.025)  # every family's own
     assert registry.engine_timestep(0.001) == pytest.approx(0.01)  # finer than all: off grid
     assert registry.engine_timestep(0.123) == pytest.approx(0.1)  # no divisor: off grid
     assert not registry.off_grid(1.0, 0.1) and not registry.off_grid(0.05, 0.01)

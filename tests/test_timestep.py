@@ -249,6 +249,33 @@ def test_pynn_example_hh_cond_exp2(sim, tmp_path):
                                atol=0.4)
 
 
+def _dc_counts(sim, dt, celltypes):
+    """Spikes in 500 ms of one DC-driven cell per (cell type, parameters) pair."""
+    sim.setup(timestep=dt)
+    pops = [sim.Population(1, celltype(**parameters)) for celltype, parameters in celltypes]
+    for p in pops:
+        p.record("spikes")
+    sim.run(500.0)
+    assert sim.simulator.state.engine_dt == pytest.approx(dt)
+    return [len(p.get_data().segments[0].spiketrains[0]) for p in pops]
+
+
+@pytest.mark.skipif(any(0.025 not in registry.timesteps(m) for m in (
+    "HH_cond_exp", "IF_membrane", "EIF_membrane", "Izhikevich")),
+    reason="not every family is shipped at dt 0.025 ms")
+def test_every_family_runs_at_dt_0025_as_at_dt_001(sim):
+    """NEURON's default step: one network of all four families runs at dt 0.025 ms on
+    the 0.025-ms surrogates, and DC-driven cells fire as on the dt-0.01 ones (trained
+    separately) within 5 % (measured: within 2 spikes)."""
+    celltypes = [(sim.HH_cond_exp, {"i_offset": 0.2}), (sim.HH_cond_exp, {"i_offset": 1.0}),
+                 (sim.IF_cond_exp, {"i_offset": 1.0}),
+                 (sim.EIF_cond_exp_isfa_ista, {"i_offset": 0.8}),
+                 (sim.Izhikevich, {"i_offset": 0.01})]
+    counts = {dt: _dc_counts(sim, dt, celltypes) for dt in (0.025, 0.01)}
+    assert min(counts[0.025]) >= 5, counts
+    np.testing.assert_allclose(counts[0.025], counts[0.01], rtol=0.05, atol=1)
+
+
 #: regression guards on Γ for these 10 cells (measured: IF_cond_exp, IF_curr_exp and
 #: IF_curr_alpha 1.00, IF_cond_alpha 0.91, Izhikevich 0.93; the 30- to 50-cell numbers:
 #: docs/validation/*_dt0.01, docs/results.md)
