@@ -1,6 +1,7 @@
 """The shipped surrogate: integrity, domain, cost, and the engine's streaming path
 against the straightforward sequence evaluation used in training."""
 
+import json
 import os
 import shutil
 
@@ -136,3 +137,22 @@ def test_hh_current_beyond_the_trained_range_is_refused():
                    "test passes, and so fails as xfail, once a retrained model fixes it")
 def test_hh_cell_just_below_rheobase_stays_silent():
     assert _hh_spike_counts(i_offset=[0.015]) == [0]
+
+
+def test_fine_tuning_keeps_the_initial_models_feature_scales():
+    """`pynn-ann train --init`: the input scales are those the initial weights were
+    trained with (not recomputed from the new data); from a model of another time step,
+    only the output scale follows the new step."""
+    from types import SimpleNamespace
+
+    from pyNN_ann.surrogates.training.train import initial_norm
+    directory = registry.find("HH_cond_exp", 0.01)
+    weights = os.path.join(directory, "weights.npz")
+    with open(os.path.join(directory, "metadata.json")) as f:
+        trained = json.load(f)["architecture"]["norm"]
+    from_data = {k: 0.5 * v for k, v in trained.items()}
+    same = initial_norm(SimpleNamespace(init=weights, dt=0.01), dict(from_data))
+    assert same == trained
+    other = initial_norm(SimpleNamespace(init=weights, dt=0.025), dict(from_data, dv_scale=5.0))
+    assert other == dict(trained, dv_scale=5.0)
+    assert initial_norm(SimpleNamespace(init=None, dt=0.1), from_data) == from_data

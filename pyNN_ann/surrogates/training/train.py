@@ -99,8 +99,9 @@ def initial_norm(args, norm):
             import json
             with open(path) as f:
                 metadata = json.load(f)
+            from ..registry import same_dt
             kept = dict(metadata["architecture"]["norm"])
-            if abs(float(metadata.get("dt", args.dt)) - args.dt) > 1e-9:
+            if not same_dt(metadata.get("dt", args.dt), args.dt):
                 kept.update({k: norm[k] for k in ("dt", "dv_scale", "du_scale") if k in norm})
             return kept
     return norm
