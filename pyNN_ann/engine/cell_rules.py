@@ -143,7 +143,9 @@ def hh_columns(surrogate, parameters, dt):
     cols.update(threshold=surrogate.spike_threshold, conductance=1.0,
                 e_rev_E=inputs["e_rev_E"], e_rev_I=inputs["e_rev_I"], i_ext=inputs["i_ext"],
                 decay_E=np.exp(-dt / inputs["tau_syn_E"]),
-                decay_I=np.exp(-dt / inputs["tau_syn_I"]))
+                decay_I=np.exp(-dt / inputs["tau_syn_I"]),
+                mean_g_E=step_mean(inputs["tau_syn_E"], dt),
+                mean_g_I=step_mean(inputs["tau_syn_I"], dt))
     cols.update(decay_x_E=cols["decay_E"], decay_x_I=cols["decay_I"])
     return {k: np.broadcast_to(np.asarray(v, dtype=float), (size,)) for k, v in cols.items()}
 

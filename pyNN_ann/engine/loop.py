@@ -181,12 +181,16 @@ class ChunkRunner:
                                     0.0 * ones, v[sl], ones], axis=1)
                 monitor_a.append(-v[sl])
                 monitor_b.append(ops.abs(state["w"][sl]))
-            else:
-                inputs = ops.stack([g_exc[sl], g_inh[sl], c["e_rev_E"][sl], c["e_rev_I"][sl],
-                                    i_ext[sl], v[sl], ones], axis=1)
+            else:  # Hodgkin-Huxley types: the inputs the cell names, 0 for the others
+                known = {"g_exc": g_exc[sl], "g_inh": g_inh[sl], "e_rev_E": c["e_rev_E"][sl],
+                         "e_rev_I": c["e_rev_I"][sl], "i_ext": i_ext[sl],
+                         "mean_E": c["mean_g_E"][sl], "mean_I": c["mean_g_I"][sl],
+                         "v_true": v[sl], "teacher": ones}
+                inputs = ops.stack([known.get(name, 0.0 * ones) for name in cell.INPUTS],
+                                   axis=1)
                 monitor_a.append(g_exc[sl])
                 monitor_b.append(g_inh[sl])
-            out, (_, buf, h, cc) = cell(inputs, list(ms))
+            out, (_, *memory) = cell(inputs, list(ms))
             if kind == izhikevich.KIND:  # its own spike and reset rule, and u
                 v_end, u_end, spiked = izhikevich.spike_and_reset(
                     v[sl], out[:, 0], state["w"][sl], current, c["izh_a"][sl],
@@ -194,7 +198,7 @@ class ChunkRunner:
                 out = v_end[:, None]
                 own_rule[start] = (u_end, spiked)
             new_v.append(out[:, 0])
-            new_models.append((out, buf, h, cc))
+            new_models.append((out, *memory))
         v_pred = ops.concatenate(new_v, 0) if new_v else v
         threshold = c["threshold"]
         resets = c["reset"] > 0

@@ -231,7 +231,11 @@ class Engine:
         fresh = self._initial_state(group)
         cells = np.arange(group.size)[sel]
         for key, arr in group.state.items():
-            arr[cells] = fresh[key][cells]
+            if key == "memory":
+                for part, new in zip(arr, fresh[key]):
+                    part[cells] = new[cells]
+            else:
+                arr[cells] = fresh[key][cells]
 
     def add_synapses(self, pre_gid, pre_index, post_gid, post_index, weight, delay, receptor,
                      dynamics=None):
@@ -525,8 +529,10 @@ class Engine:
                 group.parameters, group.synapses, group.initial["v"],
                 group.initial.get("w", 0.0), surrogate.kind == "exp_membrane"),
                 axis=1).astype(np.float32)
-        v0, buf, h, c = [np.array(x) for x in cell.initial_state(group.initial["v"], inputs)]
-        state = {"v": v0[:, 0].astype(np.float32), "buffer": buf, "h": h, "c": c}
+        v0, *memory = [np.array(x) for x in cell.initial_state(group.initial["v"], inputs)]
+        # memory: the surrogate's own state after v (feature ring, LSTM h and c, and
+        # whatever else its cell carries, e.g. channel gates)
+        state = {"v": v0[:, 0].astype(np.float32), "memory": memory}
         zero = np.zeros(group.size, np.float32)
         for key, name in (("g_exc", "gsyn_exc"), ("g_inh", "gsyn_inh"), ("g_s", "g_s"),
                           ("g_r", "g_r"), ("w", "w"), ("w", "u")):
@@ -840,10 +846,11 @@ class Engine:
         state["models"] = []
         for ct, a, b in models:
             sub = [g for off, g in order if a <= off < b]
-            v, buffer, h, c = (
-                B.to_device(np.concatenate([self.groups[g].state[key] for g in sub]), "float32")
-                for key in ("v", "buffer", "h", "c"))
-            state["models"].append((v[:, None], buffer, h, c))
+            v = B.to_device(np.concatenate([self.groups[g].state["v"] for g in sub]),
+                            "float32")
+            memory = [B.to_device(np.concatenate(parts), "float32") for parts in zip(
+                *(self.groups[g].state["memory"] for g in sub))]
+            state["models"].append((v[:, None], *memory))
         return state
 
     def _store_state(self, state, models):
@@ -882,8 +889,7 @@ class Engine:
             for (ct, a, b), ms in zip(models, state["models"]):
                 if a <= off < b:
                     local = slice(off - a, off - a + group.size)
-                    for key, arr in zip(("buffer", "h", "c"), ms[1:]):
-                        group.state[key] = B.to_numpy(arr)[local]
+                    group.state["memory"] = [B.to_numpy(arr)[local] for arr in ms[1:]]
 
     def _record_initial_samples(self):
         for (gid, var), buf in self.signals.items():

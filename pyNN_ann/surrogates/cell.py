@@ -37,6 +37,7 @@ class StreamingSurrogateCell(keras.layers.Layer):
 
     INPUTS = INPUTS
     N_FEATURES = N_FEATURES
+    N_OUTPUTS = 1
     DEFAULT_NORM = {"v_mean": -60.0, "v_scale": 30.0, "i_scale": 1.0, "g_scale": 0.05,
                     "dv_scale": 5.0}
 
@@ -67,9 +68,10 @@ class StreamingSurrogateCell(keras.layers.Layer):
             shape=(4 * units,), name="lstm_bias",
             initializer=lambda shape, dtype=None: ops.concatenate(
                 [ops.zeros((units,)), ops.ones((units,)), ops.zeros((2 * units,))]))
-        self.head_kernel = self.add_weight(shape=(self.units, 1), name="head_kernel",
-                                           initializer="zeros")
-        self.head_bias = self.add_weight(shape=(1,), name="head_bias", initializer="zeros")
+        self.head_kernel = self.add_weight(shape=(self.units, self.N_OUTPUTS),
+                                           name="head_kernel", initializer="zeros")
+        self.head_bias = self.add_weight(shape=(self.N_OUTPUTS,), name="head_bias",
+                                         initializer="zeros")
 
     def step_features(self, v, inputs):
         """Features of one step from ``v`` and the input matrix (batch, len(INPUTS))."""
@@ -103,7 +105,13 @@ class StreamingSurrogateCell(keras.layers.Layer):
         v_state, buffer, h, c = states
         v_true, teacher = inputs[:, -2], inputs[:, -1]
         v = self.step_start(teacher * v_true + (1.0 - teacher) * v_state[:, 0], inputs)
-        f = self.step_features(v, inputs)
+        buffer, h, c = self.memory_step(self.step_features(v, inputs), buffer, h, c)
+        v_next = v[:, None] + self.increment(v, inputs, h)
+        return v_next, [v_next, buffer, h, c]
+
+    def memory_step(self, f, buffer, h, c):
+        """Push features ``f`` into the ring ``buffer``; one causal convolution and one
+        LSTM update. Returns the new (buffer, h, c)."""
         buffer = ops.concatenate([buffer[:, self.N_FEATURES:], f], axis=-1)
         z = ops.tanh(ops.matmul(buffer, self.conv_kernel) + self.conv_bias)
         gates = (ops.matmul(ops.concatenate([z, f], axis=-1), self.lstm_kernel)
@@ -111,8 +119,7 @@ class StreamingSurrogateCell(keras.layers.Layer):
         i_g, f_g, c_hat, o_g = ops.split(gates, 4, axis=-1)
         c = ops.sigmoid(f_g) * c + ops.sigmoid(i_g) * ops.tanh(c_hat)
         h = ops.sigmoid(o_g) * ops.tanh(c)
-        v_next = v[:, None] + self.increment(v, inputs, h)
-        return v_next, [v_next, buffer, h, c]
+        return buffer, h, c
 
     def step_start(self, v, inputs):
         """v at the step's start from the carried or teacher v (here: itself)."""
@@ -126,7 +133,8 @@ class StreamingSurrogateCell(keras.layers.Layer):
         """Multiply-adds x 2 for one neuron-step (nonlinearities counted once each)."""
         f_in = self.window * self.N_FEATURES
         lstm_in = self.filters + self.N_FEATURES
-        mac = f_in * self.filters + (lstm_in + self.units) * 4 * self.units + self.units
+        mac = (f_in * self.filters + (lstm_in + self.units) * 4 * self.units
+               + self.units * self.N_OUTPUTS)
         return 2 * mac + self.filters + 5 * self.units + 20
 
     def get_config(self):
@@ -280,3 +288,120 @@ class IzhikevichSurrogateCell(StreamingSurrogateCell):
         engine passes each cell's own rest inputs instead)."""
         zero = ops.zeros_like(v_init)
         return ops.stack([zero, 0.2 * v_init, zero + 0.02, zero + 0.2, zero], axis=1)
+
+
+@keras.saving.register_keras_serializable(package="pyNN_ann")
+class ChannelSurrogateCell(StreamingSurrogateCell):
+    """The streaming surrogate of a Hodgkin-Huxley membrane (HH_cond_exp) that
+    carries its own channel gates m, h, n (``hh_channels``).
+
+    Per step the cell makes the known part of the update: the gates are predicted
+    over the step at v held fixed, and v relaxes exponentially towards the steady
+    state of the membrane with the mean of the gates' conductances (and the
+    synaptic conductances' exact step means), giving the increment ``base``;
+    ``gate_part`` is how much of ``base`` the gates' motion within the step made.
+    The network's two outputs correct both,
+
+        v_{k+1} = v_k + base (1 + out_0) + gate_part out_1,
+
+    so a cell at a fixed point stays there exactly; then the gates advance at the
+    step's mean v (Rush-Larsen). State: v, gates, feature ring, LSTM h and c.
+    Training substitutes teacher values of v and the gates (``m_true`` ...) on
+    teacher-forced steps (``gate_teacher`` 1); the engine passes its own v as the
+    teacher v (as for every cell) and no teacher gates.
+    """
+
+    INPUTS = ("g_exc", "g_inh", "e_rev_E", "e_rev_I", "i_ext", "mean_E", "mean_I",
+              "m_true", "h_true", "n_true", "gate_teacher", "v_true", "teacher")
+    N_FEATURES = 8
+    N_OUTPUTS = 2
+    DEFAULT_NORM = {"v_mean": -60.0, "v_scale": 20.0, "i_scale": 1.0, "dv_scale": 1.0,
+                    "dt": 0.1}
+    #: PyNN's HH_cond_exp defaults (uS, nF, mV); e_rev_leak other than e_leak enters
+    #: as a current
+    DEFAULT_CHANNELS = {"gbar_Na": 20.0, "gbar_K": 6.0, "g_leak": 0.01, "cm": 0.2,
+                        "v_offset": -63.0, "e_rev_Na": 50.0, "e_rev_K": -90.0,
+                        "e_leak": -65.0}
+    #: how far beyond the reversal potentials E_K and E_Na v may go (mV)
+    V_MARGIN = 10.0
+
+    def __init__(self, units=32, filters=16, window=8, norm=None, channels=None, **kwargs):
+        super().__init__(units=units, filters=filters, window=window, norm=norm, **kwargs)
+        self.channels = dict(channels or self.DEFAULT_CHANNELS)
+        self.state_size = [1, 3, window * self.N_FEATURES, units, units]
+        from .hh_channels import tables
+        self._inf, self._tau = tables(self.channels["v_offset"])
+
+    def _gate_step(self, gates, v):
+        from .hh_channels import gate_step
+        return gate_step(gates, v, ops.convert_to_tensor(self._inf),
+                         ops.convert_to_tensor(self._tau), self.norm["dt"], xp=ops)
+
+    def _relax(self, v, gates, g_syn, ge_syn, i_ext):
+        """Exponential step of v with the gates held: (increment, rate x dt)."""
+        from .hh_channels import conductances
+        ch = self.channels
+        g_na, g_k = conductances(gates, ch["gbar_Na"], ch["gbar_K"])
+        g_tot = g_na + g_k + ch["g_leak"] + g_syn
+        i_tot = (g_na * ch["e_rev_Na"] + g_k * ch["e_rev_K"] + ch["g_leak"] * ch["e_leak"]
+                 + ge_syn + i_ext)
+        x = g_tot / ch["cm"] * self.norm["dt"]
+        return (i_tot / g_tot - v) * -ops.expm1(-x), x
+
+    def _known_step(self, v, gates, inputs):
+        """(base, gate_part, x, synaptic + injected current) of one step."""
+        g_e, g_i = inputs[:, 0] * inputs[:, 5], inputs[:, 1] * inputs[:, 6]  # step means
+        g_syn, ge_syn = g_e + g_i, g_e * inputs[:, 2] + g_i * inputs[:, 3]
+        mid = 0.5 * (gates + self._gate_step(gates, v))
+        base, x = self._relax(v, mid, g_syn, ge_syn, inputs[:, 4])
+        held, _ = self._relax(v, gates, g_syn, ge_syn, inputs[:, 4])
+        return base, base - held, x, ge_syn - g_syn * v + inputs[:, 4]
+
+    def _features(self, v, gates, known):
+        n = self.norm
+        base, gate_part, x, current = known
+        return ops.concatenate([
+            ((v - n["v_mean"]) / n["v_scale"])[:, None], 2.0 * gates - 1.0,
+            ops.stack([ops.arcsinh(base / n["dv_scale"]), ops.arcsinh(gate_part / n["dv_scale"]),
+                       0.25 * ops.log(x + 1e-4), current / n["i_scale"]], axis=-1)], axis=-1)
+
+    def rest_inputs(self, v_init):
+        """No input, gates 0 (the reference's initial state)."""
+        zero = ops.zeros_like(v_init)
+        return ops.stack([zero] * (len(self.INPUTS) - 2), axis=1)
+
+    def initial_state(self, v_init, inputs=None):
+        """Cells at ``v_init`` with the gates of ``inputs`` (``m_true`` ...; default
+        :meth:`rest_inputs`: 0) and a memory as if those inputs had always been."""
+        v = ops.cast(ops.reshape(v_init, (-1,)), self.compute_dtype)
+        inputs = self.rest_inputs(v) if inputs is None else ops.cast(inputs, self.compute_dtype)
+        gates = inputs[:, 7:10]
+        f = self._features(v, gates, self._known_step(v, gates, inputs))
+        hidden = ops.zeros((ops.shape(v)[0], self.units), dtype=self.compute_dtype)
+        return [v[:, None], gates, ops.tile(f, (1, self.window)), hidden, hidden]
+
+    def call(self, inputs, states):
+        v_state, gates, buffer, h, c = states
+        teacher = inputs[:, -1]
+        v = teacher * inputs[:, -2] + (1.0 - teacher) * v_state[:, 0]
+        forced = inputs[:, 10:11]
+        gates = forced * inputs[:, 7:10] + (1.0 - forced) * gates
+        known = self._known_step(v, gates, inputs)
+        buffer, h, c = self.memory_step(self._features(v, gates, known), buffer, h, c)
+        out = ops.matmul(h, self.head_kernel) + self.head_bias
+        base, gate_part = known[0], known[1]
+        ch = self.channels
+        v_next = ops.clip(v + base * (1.0 + out[:, 0]) + gate_part * out[:, 1],
+                          ch["e_rev_K"] - self.V_MARGIN, ch["e_rev_Na"] + self.V_MARGIN)
+        gates = self._gate_step(gates, 0.5 * (v + v_next))
+        return v_next[:, None], [v_next[:, None], gates, buffer, h, c]
+
+    def flops_per_step(self):
+        """The network's cost plus the known step (two gate advances, three
+        conductance evaluations: about 150 operations, exponentials counted once)."""
+        return super().flops_per_step() + 150
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(channels=self.channels)
+        return config

@@ -30,12 +30,37 @@ def surrogate_inputs(data, spec):
         return spec.surrogate_inputs(data)
     if getattr(spec, "model", None) in (if_family.MODEL, if_family.EIF_MODEL):
         return if_inputs(data, p) + (if_clamp(data, p),)
+    if getattr(spec, "cell", None) == "ChannelSurrogateCell":
+        return channel_inputs(data, spec), v, None
     i_ext = p["i_offset"] + p["g_leak"] * (p["e_rev_leak"] - spec.reference_leak)
     n = v.shape[1]
     const = [np.broadcast_to(c[:, None], v.shape) for c in (p["e_rev_E"], p["e_rev_I"], i_ext)]
     inputs = np.stack([data["g_exc"], data["g_inh"]] + const, axis=-1).astype(np.float32)
     assert inputs.shape[1] == n
     return inputs, v, None
+
+
+def channel_inputs(data, spec):
+    """Inputs of ``cell.ChannelSurrogateCell`` (cells, samples, 10): conductances at
+    the step's start, reversal potentials, the injected current (with e_rev_leak's
+    difference from the reference leak), the kernels' step means, and the teacher
+    gates along the reference v (``hh_channels.gates_along``)."""
+    from ...engine.cell_rules import step_mean
+    from .. import hh_channels
+    p = {k[len("param_"):]: data[k] for k in data if k.startswith("param_")}
+    v = data["v"]
+    dt = float(data["dt"])
+    i_ext = p["i_offset"] + p["g_leak"] * (p["e_rev_leak"] - spec.reference_leak)
+    const = [np.broadcast_to(c[:, None], v.shape) for c in (
+        p["e_rev_E"], p["e_rev_I"], i_ext, step_mean(p["tau_syn_E"], dt),
+        step_mean(p["tau_syn_I"], dt))]
+    offsets = np.unique(p["v_offset"])
+    if len(offsets) != 1:
+        raise ValueError(f"reference cells with several v_offset values: {offsets}")
+    gates = hh_channels.gates_along(v, dt, float(offsets[0]))
+    flag = np.zeros(v.shape + (1,), np.float32)  # gate_teacher: set by the sampler
+    return np.concatenate([np.stack([data["g_exc"], data["g_inh"]] + const, axis=-1),
+                           gates, flag], axis=-1).astype(np.float32)
 
 
 def _membrane(data, p):
@@ -142,6 +167,13 @@ def normalisation(inputs, v, clamp, spec, dt=0.1):
         return {"drive_scale": float(np.std(drive)),
                 "rate_scale": float(np.std(inputs[:, :-1, 1][free])),
                 "dt": float(dt), "dv_scale": float(np.percentile(np.abs(dv[free]), 99.9))}
+    if getattr(spec, "cell", None) == "ChannelSurrogateCell":
+        g_exc, g_inh, e_e, e_i, i_ext, mean_e, mean_i = np.moveaxis(inputs[..., :7], -1, 0)
+        current = mean_e * g_exc * (e_e - v) + mean_i * g_inh * (e_i - v) + i_ext
+        # dv_scale: the mV per step that the compressed increments count as unit
+        return {"v_mean": float(np.mean(v)), "v_scale": float(np.std(v)),
+                "i_scale": float(np.std(current)), "dv_scale": float(dt) / 0.1,
+                "dt": float(dt)}
     g_exc, g_inh, e_e, e_i, i_ext = np.moveaxis(inputs, -1, 0)
     current = g_exc * (e_e - v) + g_inh * (e_i - v) + i_ext
     return {"v_mean": float(np.mean(v)), "v_scale": float(np.std(v)),
@@ -152,8 +184,10 @@ def normalisation(inputs, v, clamp, spec, dt=0.1):
 class WindowSampler:
     """Random training windows with a teacher-forcing schedule."""
 
-    def __init__(self, inputs, v, clamp, length, warmup, rng, rest_init, weights=None):
+    def __init__(self, inputs, v, clamp, length, warmup, rng, rest_init, weights=None,
+                 teacher_copies=()):
         self.inputs, self.v, self.clamp = inputs, v, clamp
+        self.teacher_copies = list(teacher_copies)  # input columns that get the flag too
         self.length, self.warmup, self.rng = length, warmup, rng
         self.rest_init = rest_init  # True: memory starts from rest inputs (HH)
         self.weights = weights  # None or per-sample loss weights (cells x samples)
@@ -189,6 +223,8 @@ class WindowSampler:
             k = np.arange(L)[None, :]
             teacher = np.maximum(teacher, ((k + phase) % (horizon + 1) == 0))
         x[:, :, n_in + 1] = np.maximum(teacher, forced)
+        for col in self.teacher_copies:
+            x[:, :, col] = x[:, :, n_in + 1]
         v0 = self.v[cells, starts].astype(np.float32)
         init = np.zeros((size, n_in), np.float32) if self.rest_init else x[:, 0, :n_in]
         return x, target, mask, v0, init
@@ -212,10 +248,15 @@ def train(cell, data, spec, epochs=30, batches_per_epoch=100, batch_size=64, len
     keras.utils.set_random_seed(seed)
     inputs, v, clamp = surrogate_inputs(data, spec)
     weights = spec.loss_weights(inputs, v, clamp) if hasattr(spec, "loss_weights") else None
+    # cells whose memory starts from the window's first inputs (the channel cell
+    # also takes its gates from them) rather than from rest
+    from_inputs = (getattr(spec, "model", None) in (
+        if_family.MODEL, if_family.EIF_MODEL, izhikevich.MODEL)
+        or getattr(spec, "cell", None) == "ChannelSurrogateCell")
     sampler = WindowSampler(inputs, v, clamp, length, warmup, rng,
-                            rest_init=getattr(spec, "model", None) not in (
-                                if_family.MODEL, if_family.EIF_MODEL, izhikevich.MODEL),
-                            weights=weights)
+                            rest_init=not from_inputs, weights=weights,
+                            teacher_copies=[i for i, name in enumerate(cell.INPUTS)
+                                            if name == "gate_teacher"])
     total = epochs * batches_per_epoch
     lr = keras.optimizers.schedules.CosineDecay(learning_rate, total, alpha=0.05)
     optimizer = keras.optimizers.Adam(lr, clipnorm=1.0)

@@ -16,6 +16,7 @@ class HHCondExpSpec:
     dynamics at the fixed channel parameters below."""
 
     name = "HH_cond_exp"
+    cell = "ChannelSurrogateCell"  # the surrogate class `pynn-ann train` builds
     # parameters the surrogate was trained at: must match (relative tolerance 1e-6)
     fixed = {"gbar_Na": 20.0, "gbar_K": 6.0, "g_leak": 0.01, "cm": 0.2,
              "v_offset": -63.0, "e_rev_Na": 50.0, "e_rev_K": -90.0}

@@ -125,7 +125,7 @@ def fit_from_args(cell, data, spec, args, **options):
 
 def train_hh(args):
     """Train a Hodgkin-Huxley-type surrogate (its own reference data, 64 units)."""
-    from ..cell import StreamingSurrogateCell
+    from .. import cell as cell_classes
     from .. import registry
     from .dataset import generate, merge, with_conductances
     from .fit import normalisation, surrogate_inputs, training_record
@@ -146,12 +146,14 @@ def train_hh(args):
             np.savez_compressed(path, **datasets[-1])
     data = with_conductances(merge(datasets))
     inputs, v, clamp = surrogate_inputs(data, spec)
-    norm = normalisation(inputs, v, clamp, spec)
     dt = float(data["dt"])
-    # mV per step at unit output: spikes reach ~70 mV per 0.1 ms step
-    norm["dv_scale"] = 20.0 * dt / 0.1
+    norm = normalisation(inputs, v, clamp, spec, dt=dt)
+    cls = getattr(cell_classes, getattr(spec, "cell", "StreamingSurrogateCell"))
+    if cls is cell_classes.StreamingSurrogateCell:
+        # mV per step at unit output: spikes reach ~70 mV per 0.1 ms step
+        norm["dv_scale"] = 20.0 * dt / 0.1
     norm = initial_norm(args, norm)
-    cell = StreamingSurrogateCell(units=args.units, norm=norm)
+    cell = cls(units=args.units, norm=norm)
     started = time.perf_counter()
     # teacher-forced warm-up that fills the model's memory: 15 ms, at most 500 steps
     history = fit_from_args(cell, data, spec, args, warmup=min(500, int(round(15.0 / dt))))
