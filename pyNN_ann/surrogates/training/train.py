@@ -26,8 +26,7 @@ def main(argv=None):
     parser.add_argument("--data-dir", default="pynn_ann_data",
                         help="reference data are stored (and reused) here")
     parser.add_argument("--output", help="model directory (default: the package's)")
-    parser.add_argument("--units", type=int,
-                        help="LSTM units (HH 64, IF membrane and Izhikevich 32)")
+    parser.add_argument("--units", type=int, help="LSTM units (default 32)")
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--batches-per-epoch", type=int, default=50)
     parser.add_argument("--batch-size", type=int)
@@ -43,8 +42,10 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)
     hh = not (args.celltype.startswith("IF_") or args.celltype.startswith("EIF_"))
-    defaults = (dict(units=64, epochs=74, batch_size=256, length=600,
-                     schedule="0.2:0,0.4:5,0.6:20,1.0:50") if hh else
+    # HH: the channel surrogate's recipe (windows of a 15-ms teacher-forced warm-up,
+    # at most 500 steps, and a free part: 45 ms at dt 0.1, 15 ms at 0.025, 10 at 0.01)
+    defaults = (dict(units=32, epochs=60, batch_size=128, length=600,
+                     schedule="0.15:0,0.4:10,0.7:50,1.0:none") if hh else
                 dict(units=32, epochs=40, batch_size=128, length=300,
                      schedule="0.3:0,0.6:10,1.0:50"))
     if args.celltype == "Izhikevich":
@@ -52,6 +53,10 @@ def main(argv=None):
     defaults = dict(defaults)
     if args.dt < 0.1 - 1e-9:
         defaults.update(duration=500.0)  # ten times the samples per ms
+        if hh and args.celltype != "Izhikevich":
+            fine = args.dt < 0.02 - 1e-9
+            defaults.update(batch_size=64, length=1500 if fine else 1100,
+                            epochs=40 if fine else 60)
         if not hh:  # the recipe of the shipped dt-0.01 IF and EIF models
             defaults.update(length=600, schedule="0.3:0,1.0:20", epochs=20,
                             learning_rate=3e-4, loss="huber")
@@ -124,7 +129,8 @@ def fit_from_args(cell, data, spec, args, **options):
 
 
 def train_hh(args):
-    """Train a Hodgkin-Huxley-type surrogate (its own reference data, 64 units)."""
+    """Train a Hodgkin-Huxley-type surrogate (its own reference data; the cell class
+    named by the spec, ``ChannelSurrogateCell`` for HH_cond_exp)."""
     from .. import cell as cell_classes
     from .. import registry
     from .dataset import generate, merge, with_conductances
