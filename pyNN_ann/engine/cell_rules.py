@@ -52,7 +52,8 @@ COLUMNS = ("threshold", "v_reset", "tau_refrac", "reset", "delta", "conductance"
            "cm", "tau_m", "v_rest", "e_rev_sfa", "e_rev_rr", "q_sfa", "q_rr",
            "decay_s", "decay_r", "mean_s", "mean_r",
            "delta_T", "v_thresh", "a", "b", "decay_w",
-           "lambda0", "delta_v", "v_t_star", "izh_a", "izh_b", "izh_d")
+           "lambda0", "delta_v", "v_t_star", "izh_a", "izh_b", "izh_d",
+           "gbar_Na", "gbar_K", "g_leak", "e_rev_Na", "e_rev_K")
 _CHANNEL_NEUTRAL = {"decay": 1.0, "decay_x": 1.0, "kick_g": 1.0, "mean_g": 1.0}
 NEUTRAL = {"cm": 1.0, "tau_m": 1.0, "decay_s": 1.0, "decay_r": 1.0, "mean_s": 1.0,
            "mean_r": 1.0, "decay_w": 1.0, "delta_v": 1.0,
@@ -136,7 +137,7 @@ def _kernel(shape, tau, dt, tau_rise=None):
 
 def hh_columns(surrogate, parameters, dt):
     """Columns of cells run by a Hodgkin-Huxley-type surrogate (exponential
-    conductances, no reset)."""
+    conductances and their step means, channel parameters, no reset)."""
     inputs = surrogate.synaptic_inputs(parameters)
     size = len(inputs["e_rev_E"])
     cols = {k: np.full(size, NEUTRAL.get(k, 0.0)) for k in COLUMNS}
@@ -145,7 +146,9 @@ def hh_columns(surrogate, parameters, dt):
                 decay_E=np.exp(-dt / inputs["tau_syn_E"]),
                 decay_I=np.exp(-dt / inputs["tau_syn_I"]),
                 mean_g_E=step_mean(inputs["tau_syn_E"], dt),
-                mean_g_I=step_mean(inputs["tau_syn_I"], dt))
+                mean_g_I=step_mean(inputs["tau_syn_I"], dt),
+                **{k: inputs[k] for k in ("gbar_Na", "gbar_K", "g_leak", "cm", "e_rev_Na",
+                                          "e_rev_K") if k in inputs})
     cols.update(decay_x_E=cols["decay_E"], decay_x_I=cols["decay_I"])
     return {k: np.broadcast_to(np.asarray(v, dtype=float), (size,)) for k, v in cols.items()}
 

@@ -185,7 +185,9 @@ class ChunkRunner:
                 known = {"g_exc": g_exc[sl], "g_inh": g_inh[sl], "e_rev_E": c["e_rev_E"][sl],
                          "e_rev_I": c["e_rev_I"][sl], "i_ext": i_ext[sl],
                          "mean_E": c["mean_g_E"][sl], "mean_I": c["mean_g_I"][sl],
-                         "v_true": v[sl], "teacher": ones}
+                         "v_true": v[sl], "teacher": ones,
+                         **{k: c[k][sl] for k in ("gbar_Na", "gbar_K", "g_leak", "cm",
+                                                  "e_rev_Na", "e_rev_K")}}
                 inputs = ops.stack([known.get(name, 0.0 * ones) for name in cell.INPUTS],
                                    axis=1)
                 monitor_a.append(g_exc[sl])

@@ -305,78 +305,105 @@ class ChannelSurrogateCell(StreamingSurrogateCell):
         v_{k+1} = v_k + base (1 + out_0) + gate_part out_1,
 
     so a cell at a fixed point stays there exactly; then the gates advance at the
-    step's mean v (Rush-Larsen). State: v, gates, feature ring, LSTM h and c.
-    Training substitutes teacher values of v and the gates (``m_true`` ...) on
-    teacher-forced steps (``gate_teacher`` 1); the engine passes its own v as the
-    teacher v (as for every cell) and no teacher gates.
+    step's mean v (Rush-Larsen). The channel parameters (``gbar_Na`` ... ``e_rev_K``)
+    are per-cell inputs; with ``conditioned`` they are also features of the network.
+    State: v, gates, feature ring, LSTM h and c. Training substitutes teacher values
+    of v and the gates (``m_true`` ...) on teacher-forced steps (``gate_teacher`` 1);
+    the engine passes its own v as the teacher v (as for every cell) and no teacher
+    gates.
     """
 
+    CHANNELS = ("gbar_Na", "gbar_K", "g_leak", "cm", "e_rev_Na", "e_rev_K")
     INPUTS = ("g_exc", "g_inh", "e_rev_E", "e_rev_I", "i_ext", "mean_E", "mean_I",
-              "m_true", "h_true", "n_true", "gate_teacher", "v_true", "teacher")
+              *CHANNELS, "m_true", "h_true", "n_true", "gate_teacher", "v_true", "teacher")
     N_FEATURES = 8
     N_OUTPUTS = 2
     DEFAULT_NORM = {"v_mean": -60.0, "v_scale": 20.0, "i_scale": 1.0, "dv_scale": 1.0,
                     "dt": 0.1}
-    #: PyNN's HH_cond_exp defaults (uS, nF, mV); e_rev_leak other than e_leak enters
-    #: as a current
+    #: PyNN's HH_cond_exp defaults (uS, nF, mV): the feature scales of the channel
+    #: parameters, v_offset (NEURON's rate tables) and the leak reversal potential
+    #: (e_rev_leak other than e_leak enters as a current)
     DEFAULT_CHANNELS = {"gbar_Na": 20.0, "gbar_K": 6.0, "g_leak": 0.01, "cm": 0.2,
                         "v_offset": -63.0, "e_rev_Na": 50.0, "e_rev_K": -90.0,
                         "e_leak": -65.0}
     #: how far beyond the reversal potentials E_K and E_Na v may go (mV)
     V_MARGIN = 10.0
 
-    def __init__(self, units=32, filters=16, window=8, norm=None, channels=None, **kwargs):
+    def __init__(self, units=32, filters=16, window=8, norm=None, channels=None,
+                 conditioned=False, **kwargs):
+        self.conditioned = bool(conditioned)
+        self.N_FEATURES = 8 + (len(self.CHANNELS) if self.conditioned else 0)
         super().__init__(units=units, filters=filters, window=window, norm=norm, **kwargs)
-        self.channels = dict(channels or self.DEFAULT_CHANNELS)
+        self.channels = dict(self.DEFAULT_CHANNELS, **(channels or {}))
         self.state_size = [1, 3, window * self.N_FEATURES, units, units]
+        self._col = {name: i for i, name in enumerate(self.INPUTS)}
         from .hh_channels import tables
         self._inf, self._tau = tables(self.channels["v_offset"])
+
+    def _in(self, inputs, name):
+        return inputs[:, self._col[name]]
+
+    def _gates_in(self, inputs):
+        i = self._col["m_true"]
+        return inputs[:, i:i + 3]
 
     def _gate_step(self, gates, v):
         from .hh_channels import gate_step
         return gate_step(gates, v, ops.convert_to_tensor(self._inf),
                          ops.convert_to_tensor(self._tau), self.norm["dt"], xp=ops)
 
-    def _relax(self, v, gates, g_syn, ge_syn, i_ext):
+    def _relax(self, v, gates, g_syn, ge_syn, inputs):
         """Exponential step of v with the gates held: (increment, rate x dt)."""
         from .hh_channels import conductances
-        ch = self.channels
-        g_na, g_k = conductances(gates, ch["gbar_Na"], ch["gbar_K"])
-        g_tot = g_na + g_k + ch["g_leak"] + g_syn
-        i_tot = (g_na * ch["e_rev_Na"] + g_k * ch["e_rev_K"] + ch["g_leak"] * ch["e_leak"]
-                 + ge_syn + i_ext)
-        x = g_tot / ch["cm"] * self.norm["dt"]
+        p = {name: self._in(inputs, name) for name in self.CHANNELS}
+        g_na, g_k = conductances(gates, p["gbar_Na"], p["gbar_K"])
+        g_tot = g_na + g_k + p["g_leak"] + g_syn
+        i_tot = (g_na * p["e_rev_Na"] + g_k * p["e_rev_K"]
+                 + p["g_leak"] * self.channels["e_leak"] + ge_syn + self._in(inputs, "i_ext"))
+        x = g_tot / p["cm"] * self.norm["dt"]
         return (i_tot / g_tot - v) * -ops.expm1(-x), x
 
     def _known_step(self, v, gates, inputs):
         """(base, gate_part, x, synaptic + injected current) of one step."""
-        g_e, g_i = inputs[:, 0] * inputs[:, 5], inputs[:, 1] * inputs[:, 6]  # step means
-        g_syn, ge_syn = g_e + g_i, g_e * inputs[:, 2] + g_i * inputs[:, 3]
+        g_e = self._in(inputs, "g_exc") * self._in(inputs, "mean_E")  # step means
+        g_i = self._in(inputs, "g_inh") * self._in(inputs, "mean_I")
+        g_syn = g_e + g_i
+        ge_syn = g_e * self._in(inputs, "e_rev_E") + g_i * self._in(inputs, "e_rev_I")
         mid = 0.5 * (gates + self._gate_step(gates, v))
-        base, x = self._relax(v, mid, g_syn, ge_syn, inputs[:, 4])
-        held, _ = self._relax(v, gates, g_syn, ge_syn, inputs[:, 4])
-        return base, base - held, x, ge_syn - g_syn * v + inputs[:, 4]
+        base, x = self._relax(v, mid, g_syn, ge_syn, inputs)
+        held, _ = self._relax(v, gates, g_syn, ge_syn, inputs)
+        return base, base - held, x, ge_syn - g_syn * v + self._in(inputs, "i_ext")
 
-    def _features(self, v, gates, known):
+    def _features(self, v, gates, known, inputs):
         n = self.norm
         base, gate_part, x, current = known
-        return ops.concatenate([
-            ((v - n["v_mean"]) / n["v_scale"])[:, None], 2.0 * gates - 1.0,
-            ops.stack([ops.arcsinh(base / n["dv_scale"]), ops.arcsinh(gate_part / n["dv_scale"]),
-                       0.25 * ops.log(x + 1e-4), current / n["i_scale"]], axis=-1)], axis=-1)
+        parts = [((v - n["v_mean"]) / n["v_scale"])[:, None], 2.0 * gates - 1.0,
+                 ops.stack([ops.arcsinh(base / n["dv_scale"]),
+                            ops.arcsinh(gate_part / n["dv_scale"]),
+                            0.25 * ops.log(x + 1e-4), current / n["i_scale"]], axis=-1)]
+        if self.conditioned:  # relative to PyNN's defaults: 0 there
+            ch = self.channels
+            parts.append(ops.stack(
+                [ops.log(self._in(inputs, k) / ch[k]) for k in ("gbar_Na", "gbar_K",
+                                                                "g_leak", "cm")]
+                + [(self._in(inputs, k) - ch[k]) / 10.0 for k in ("e_rev_Na", "e_rev_K")],
+                axis=-1))
+        return ops.concatenate(parts, axis=-1)
 
     def rest_inputs(self, v_init):
-        """No input, gates 0 (the reference's initial state)."""
+        """No input, PyNN's default channels, gates 0 (the reference's initial state);
+        the engine passes each cell's own channels instead."""
         zero = ops.zeros_like(v_init)
-        return ops.stack([zero] * (len(self.INPUTS) - 2), axis=1)
+        return ops.stack([zero + self.channels[name] if name in self.CHANNELS else zero
+                          for name in self.INPUTS[:-2]], axis=1)
 
     def initial_state(self, v_init, inputs=None):
         """Cells at ``v_init`` with the gates of ``inputs`` (``m_true`` ...; default
         :meth:`rest_inputs`: 0) and a memory as if those inputs had always been."""
         v = ops.cast(ops.reshape(v_init, (-1,)), self.compute_dtype)
         inputs = self.rest_inputs(v) if inputs is None else ops.cast(inputs, self.compute_dtype)
-        gates = inputs[:, 7:10]
-        f = self._features(v, gates, self._known_step(v, gates, inputs))
+        gates = self._gates_in(inputs)
+        f = self._features(v, gates, self._known_step(v, gates, inputs), inputs)
         hidden = ops.zeros((ops.shape(v)[0], self.units), dtype=self.compute_dtype)
         return [v[:, None], gates, ops.tile(f, (1, self.window)), hidden, hidden]
 
@@ -384,15 +411,15 @@ class ChannelSurrogateCell(StreamingSurrogateCell):
         v_state, gates, buffer, h, c = states
         teacher = inputs[:, -1]
         v = teacher * inputs[:, -2] + (1.0 - teacher) * v_state[:, 0]
-        forced = inputs[:, 10:11]
-        gates = forced * inputs[:, 7:10] + (1.0 - forced) * gates
+        forced = self._in(inputs, "gate_teacher")[:, None]
+        gates = forced * self._gates_in(inputs) + (1.0 - forced) * gates
         known = self._known_step(v, gates, inputs)
-        buffer, h, c = self.memory_step(self._features(v, gates, known), buffer, h, c)
+        buffer, h, c = self.memory_step(self._features(v, gates, known, inputs), buffer, h, c)
         out = ops.matmul(h, self.head_kernel) + self.head_bias
         base, gate_part = known[0], known[1]
-        ch = self.channels
         v_next = ops.clip(v + base * (1.0 + out[:, 0]) + gate_part * out[:, 1],
-                          ch["e_rev_K"] - self.V_MARGIN, ch["e_rev_Na"] + self.V_MARGIN)
+                          self._in(inputs, "e_rev_K") - self.V_MARGIN,
+                          self._in(inputs, "e_rev_Na") + self.V_MARGIN)
         gates = self._gate_step(gates, 0.5 * (v + v_next))
         return v_next[:, None], [v_next[:, None], gates, buffer, h, c]
 
@@ -403,5 +430,5 @@ class ChannelSurrogateCell(StreamingSurrogateCell):
 
     def get_config(self):
         config = super().get_config()
-        config.update(channels=self.channels)
+        config.update(channels=self.channels, conditioned=self.conditioned)
         return config

@@ -296,12 +296,17 @@ class Surrogate:
 
     def synaptic_inputs(self, parameters):
         """Per-cell constants the engine needs: reversal potentials, synaptic time
-        constants and the extra current that replaces ``e_rev_leak`` and ``i_offset``."""
+        constants, the extra current that replaces ``e_rev_leak`` and ``i_offset``, and
+        the channel parameters."""
         p = {k: np.asarray(v, dtype=float) for k, v in parameters.items()}
         ref_leak = self.metadata["reference_leak"]
         i_ext = p["i_offset"] + p["g_leak"] * (p["e_rev_leak"] - ref_leak)
-        return {"e_rev_E": p["e_rev_E"], "e_rev_I": p["e_rev_I"], "i_ext": i_ext,
-                "tau_syn_E": p["tau_syn_E"], "tau_syn_I": p["tau_syn_I"]}
+        out = {"e_rev_E": p["e_rev_E"], "e_rev_I": p["e_rev_I"], "i_ext": i_ext,
+               "tau_syn_E": p["tau_syn_E"], "tau_syn_I": p["tau_syn_I"]}
+        # channel parameters (HH_cond_exp), for surrogates that take them per cell
+        out.update({k: p[k] for k in ("gbar_Na", "gbar_K", "g_leak", "cm", "e_rev_Na",
+                                      "e_rev_K") if k in p})
+        return out
 
 
 def find(celltype, dt=DEFAULT_DT):

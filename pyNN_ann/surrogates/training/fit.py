@@ -41,10 +41,11 @@ def surrogate_inputs(data, spec):
 
 
 def channel_inputs(data, spec):
-    """Inputs of ``cell.ChannelSurrogateCell`` (cells, samples, 10): conductances at
-    the step's start, reversal potentials, the injected current (with e_rev_leak's
-    difference from the reference leak), the kernels' step means, and the teacher
-    gates along the reference v (``hh_channels.gates_along``)."""
+    """Inputs of ``cell.ChannelSurrogateCell`` (cells, samples, its INPUTS but the
+    last two): conductances at the step's start, reversal potentials, the injected
+    current (with e_rev_leak's difference from the reference leak), the kernels' step
+    means, the channel parameters, the teacher gates along the reference v
+    (``hh_channels.gates_along``) and a zero gate_teacher column."""
     from ...engine.cell_rules import step_mean
     from .. import hh_channels
     p = {k[len("param_"):]: data[k] for k in data if k.startswith("param_")}
@@ -53,7 +54,8 @@ def channel_inputs(data, spec):
     i_ext = p["i_offset"] + p["g_leak"] * (p["e_rev_leak"] - spec.reference_leak)
     const = [np.broadcast_to(c[:, None], v.shape) for c in (
         p["e_rev_E"], p["e_rev_I"], i_ext, step_mean(p["tau_syn_E"], dt),
-        step_mean(p["tau_syn_I"], dt))]
+        step_mean(p["tau_syn_I"], dt),
+        *(p[name] for name in ("gbar_Na", "gbar_K", "g_leak", "cm", "e_rev_Na", "e_rev_K")))]
     offsets = np.unique(p["v_offset"])
     if len(offsets) != 1:
         raise ValueError(f"reference cells with several v_offset values: {offsets}")
@@ -168,7 +170,8 @@ def normalisation(inputs, v, clamp, spec, dt=0.1):
                 "rate_scale": float(np.std(inputs[:, :-1, 1][free])),
                 "dt": float(dt), "dv_scale": float(np.percentile(np.abs(dv[free]), 99.9))}
     if getattr(spec, "cell", None) == "ChannelSurrogateCell":
-        g_exc, g_inh, e_e, e_i, i_ext, mean_e, mean_i = np.moveaxis(inputs[..., :7], -1, 0)
+        g_exc, g_inh, e_e, e_i, i_ext, mean_e, mean_i = (
+            inputs[..., k] for k in range(7))
         current = mean_e * g_exc * (e_e - v) + mean_i * g_inh * (e_i - v) + i_ext
         # dv_scale: the mV per step that the compressed increments count as unit
         return {"v_mean": float(np.mean(v)), "v_scale": float(np.std(v)),

@@ -149,6 +149,11 @@ def random_protocol(celltype_spec, size, duration, dt=0.1, seed=0, regime="stand
             if not training:
                 high = min(high, celltype_spec.ranges["i_offset"][1])
             params["i_offset"] = rng.uniform(low, high, size)
+        for name, (low, high) in r.get("channels", {}).items():  # per-cell channels
+            if low > 0:
+                params[name] = _log_uniform(rng, low, high, size)
+            else:
+                params[name] = rng.uniform(low, high, size)
     exc = [modulated_poisson(rng, rate_e[k], duration, dt) for k in range(size)]
     inh = [modulated_poisson(rng, rate_i[k], duration, dt) for k in range(size)]
     initial = {}

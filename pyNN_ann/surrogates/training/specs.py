@@ -9,21 +9,31 @@ import numpy as np
 from .. import if_family, izhikevich
 
 
+#: channel parameters of HH_cond_exp that may vary cell by cell (the "channels" regime
+#: draws them; elsewhere they are PyNN's defaults): conductances (uS) and cm (nF)
+#: log-uniform, reversal potentials (mV) uniform
+HH_CHANNEL_RANGES = {"gbar_Na": (10.0, 40.0), "gbar_K": (3.0, 12.0),
+                     "g_leak": (0.005, 0.05), "cm": (0.1, 0.5),
+                     "e_rev_Na": (40.0, 60.0), "e_rev_K": (-100.0, -80.0)}
+HH_DEFAULT_CHANNELS = {"gbar_Na": 20.0, "gbar_K": 6.0, "g_leak": 0.01, "cm": 0.2,
+                       "e_rev_Na": 50.0, "e_rev_K": -90.0}
+
+
 class HHCondExpSpec:
     """HH_cond_exp (Traub & Miles, as in PyNN). Synaptic kernels, reversal potentials,
     ``i_offset`` and ``e_rev_leak`` are handled exactly outside the network (the last as
-    an equivalent constant current), so the surrogate only learns the intrinsic
-    dynamics at the fixed channel parameters below."""
+    an equivalent constant current); the channel surrogate carries the gates and takes
+    the channel parameters per cell (``v_offset``, which shifts NEURON's rate tables,
+    stays fixed)."""
 
     name = "HH_cond_exp"
     cell = "ChannelSurrogateCell"  # the surrogate class `pynn-ann train` builds
     # parameters the surrogate was trained at: must match (relative tolerance 1e-6)
-    fixed = {"gbar_Na": 20.0, "gbar_K": 6.0, "g_leak": 0.01, "cm": 0.2,
-             "v_offset": -63.0, "e_rev_Na": 50.0, "e_rev_K": -90.0}
+    fixed = {"v_offset": -63.0}
     # parameters that may vary cell by cell within [low, high]
     ranges = {"e_rev_leak": (-70.0, -55.0), "e_rev_E": (-10.0, 10.0),
               "e_rev_I": (-100.0, -60.0), "tau_syn_E": (0.1, 20.0),
-              "tau_syn_I": (0.5, 30.0), "i_offset": (-0.2, 1.2)}
+              "tau_syn_I": (0.5, 30.0), "i_offset": (-0.2, 1.2), **HH_CHANNEL_RANGES}
     v_init_range = (-75.0, -55.0)
     reference_leak = -65.0  # e_rev_leak the network sees; others enter as a current
     spike_threshold = 10.0  # mV, pyNN.neuron's NetCon threshold for this model
@@ -45,11 +55,16 @@ class HHCondExpSpec:
         "strong_current": {"mean_g_exc": (0.00001, 0.025), "mean_g_inh": (0.00001, 0.1),
                            "w_exc": (0.002, 0.05), "w_inh": (0.005, 0.1),
                            "max_rate": 20000.0, "i_offset": (0.3, 1.3)},
+        # heterogeneous channels (HH_CHANNEL_RANGES) under standard to high-conductance
+        # input
+        "channels": {"mean_g_exc": (0.0003, 0.1), "mean_g_inh": (0.0005, 0.5),
+                     "w_exc": (0.002, 0.05), "w_inh": (0.005, 0.1), "max_rate": 40000.0,
+                     "channels": HH_CHANNEL_RANGES},
     }
     reference = "neuron-cvode"  # the converged reference (validation label)
     # reference cells simulated per regime by `pynn-ann train`, and their seeds
     training_sets = (("standard", 340, 1), ("high_conductance", 340, 2), ("quiet", 170, 3),
-                     ("strong_current", 170, 4))
+                     ("strong_current", 170, 4), ("channels", 340, 5))
 
     def weight_range(self):
         """{receptor: [smallest, largest]} synaptic weight (uS) of the training sets."""
@@ -58,7 +73,7 @@ class HHCondExpSpec:
                 for receptor, key in (("excitatory", "w_exc"), ("inhibitory", "w_inh"))}
 
     def sample_parameters(self, rng, size, training=False):
-        p = {k: np.full(size, v) for k, v in self.fixed.items()}
+        p = {k: np.full(size, v) for k, v in {**self.fixed, **HH_DEFAULT_CHANNELS}.items()}
         p["e_rev_leak"] = rng.uniform(-70.0, -55.0, size)
         p["e_rev_E"] = np.where(rng.random(size) < 0.7, 0.0, rng.uniform(-10, 10, size))
         p["e_rev_I"] = np.where(rng.random(size) < 0.7, -80.0, rng.uniform(-95, -65, size))

@@ -159,7 +159,11 @@ def train_hh(args):
         # mV per step at unit output: spikes reach ~70 mV per 0.1 ms step
         norm["dv_scale"] = 20.0 * dt / 0.1
     norm = initial_norm(args, norm)
-    cell = cls(units=args.units, norm=norm)
+    options = {}
+    if cls is cell_classes.ChannelSurrogateCell:  # channel parameters as features too
+        options["conditioned"] = any("channels" in spec.input_regimes[regime]
+                                     for regime, _, _ in spec.training_sets)
+    cell = cls(units=args.units, norm=norm, **options)
     started = time.perf_counter()
     # teacher-forced warm-up that fills the model's memory: 15 ms, at most 500 steps
     history = fit_from_args(cell, data, spec, args, warmup=min(500, int(round(15.0 / dt))))
