@@ -360,7 +360,8 @@ def save(directory, cell, metadata):
                     weights_sha256=_sha256(weights_path),
                     architecture=dict(
                         {k: v for k, v in cell.get_config().items()
-                         if k in ("units", "filters", "window", "norm")},
+                         if k in ("units", "filters", "window", "norm", "channels",
+                                  "conditioned")},
                         cell=type(cell).__name__),
                     flops_per_step=cell.flops_per_step())
     with open(os.path.join(directory, "metadata.json"), "w") as f:
