@@ -21,6 +21,7 @@ TARGETS = {"gamma": 0.9, "rate": 5.0, "rmse": 1.0}
 
 @pytest.mark.parametrize("regime,floors", [
     ("standard", TARGETS), ("high_conductance", TARGETS), ("strong_current", TARGETS),
+    ("channels", TARGETS),  # heterogeneous gbar_Na, gbar_K, g_leak, cm, E_Na, E_K
 ])
 def test_hh_cond_exp_against_converged_neuron(regime, floors):
     import pyNN.ann as sim

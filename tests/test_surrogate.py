@@ -30,8 +30,10 @@ def test_metadata_and_cost():
 
 def test_out_of_domain_messages():
     s = registry.load("HH_cond_exp")
-    with pytest.raises(registry.OutOfDomainError, match=r"gbar_Na = 25.0.*trained at gbar_Na = 20.0"):
-        s.check_parameters({"gbar_Na": [20.0, 25.0]})
+    with pytest.raises(registry.OutOfDomainError, match=r"gbar_Na = 50.0.*\[10.0, 40.0\]"):
+        s.check_parameters({"gbar_Na": [20.0, 50.0]})
+    with pytest.raises(registry.OutOfDomainError, match=r"v_offset = -60.0.*trained at v_offset = -63.0"):
+        s.check_parameters({"v_offset": [-63.0, -60.0]})
     with pytest.raises(registry.OutOfDomainError, match=r"e_rev_leak = -90.0.*\[-70.0, -55.0\].*pynn-ann train"):
         s.check_parameters({"e_rev_leak": [-90.0]})
     with pytest.warns(registry.InputRangeWarning, match=r"initial v = 0.0 \(1 cell"):
@@ -78,7 +80,8 @@ def test_engine_rollout_equals_sequence_evaluation():
     columns = {"g_exc": ge[:, :-1], "g_inh": gi[:, :-1],
                **{k: inp[k][:, None] for k in ("e_rev_E", "e_rev_I", "i_ext")},
                "mean_E": step_mean(inp["tau_syn_E"], p.dt)[:, None],
-               "mean_I": step_mean(inp["tau_syn_I"], p.dt)[:, None]}
+               "mean_I": step_mean(inp["tau_syn_I"], p.dt)[:, None],
+               **{k: inp[k][:, None] for k in getattr(cell, "CHANNELS", ())}}
     x = np.zeros((4, n - 1, len(cell.INPUTS)), np.float32)  # the rest (teachers) 0
     for i, name in enumerate(cell.INPUTS):
         if name in columns:
@@ -174,5 +177,44 @@ def test_fine_tuning_keeps_the_initial_models_feature_scales():
     same = initial_norm(SimpleNamespace(init=weights, dt=0.01), dict(from_data))
     assert same == trained
     other = initial_norm(SimpleNamespace(init=weights, dt=0.025), dict(from_data, dv_scale=5.0))
-    assert other == dict(trained, dv_scale=5.0)
+    follows_step = {"dv_scale": 5.0, **({"dt": from_data["dt"]} if "dt" in trained else {})}
+    assert other == dict(trained, **follows_step)
     assert initial_norm(SimpleNamespace(init=None, dt=0.1), from_data) == from_data
+
+
+HETEROGENEOUS_CHANNELS = {"gbar_Na": [20.0, 12.0, 35.0, 20.0], "gbar_K": [6.0, 4.0, 10.0, 6.0],
+                          "g_leak": [0.01, 0.04, 0.006, 0.01], "cm": [0.2, 0.15, 0.4, 0.3],
+                          "e_rev_Na": [50.0, 45.0, 58.0, 50.0],
+                          "e_rev_K": [-90.0, -85.0, -98.0, -90.0]}
+
+
+def _dc_spike_counts(celltype_parameters, amplitude=0.3, duration=500.0):
+    import pyNN_ann as sim
+    sim.setup(timestep=0.1)
+    size = len(next(iter(celltype_parameters.values())))
+    cells = sim.Population(size, sim.HH_cond_exp(i_offset=amplitude, **celltype_parameters))
+    cells.record("spikes")
+    sim.run(duration)
+    counts = [len(st) for st in cells.get_data().segments[0].spiketrains]
+    return sim, cells, counts
+
+
+def test_hh_cells_with_heterogeneous_channels_run_in_one_population():
+    """Channel parameters are per-cell inputs of the dt-0.1 surrogate: a population
+    mixing them runs in one batch, each cell as it runs alone, and Population.set
+    between runs changes a cell's channels (its rate follows: more capacitance,
+    slower firing under the same current)."""
+    sim, cells, counts = _dc_spike_counts(HETEROGENEOUS_CHANNELS)
+    sim.end()
+    alone = [_dc_spike_counts({k: [v[i]] for k, v in HETEROGENEOUS_CHANNELS.items()})[2][0]
+             for i in (1, 2)]
+    sim.end()
+    assert [counts[1], counts[2]] == alone
+    assert counts[3] < counts[0]  # cm 0.3 vs 0.2 nF, otherwise equal
+    sim, cells, _ = _dc_spike_counts({"cm": [0.2, 0.2]}, duration=500.0)
+    cells[1:2].set(cm=0.3)
+    sim.run(500.0)
+    trains = cells.get_data().segments[0].spiketrains
+    late = [int(np.sum(st.magnitude > 600.0)) for st in trains]  # after settling
+    sim.end()
+    assert late[1] < late[0]
