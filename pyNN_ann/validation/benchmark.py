@@ -73,11 +73,14 @@ def run_child(sim_name, n, args):
         sim = importlib.import_module("pyNN_ann")  # import hook not installed
     from pyNN.random import NumpyRNG
     t_import = time.perf_counter() - t0
-    options = setup_options(sim_name, args["seed"])
+    options = dict(setup_options(sim_name, args["seed"]), timestep=args["dt"],
+                   min_delay=args["delay"])
+    # --option may override the step of one simulator (e.g. neuron:timestep=0.01,
+    # a finer reference)
     options.update(args.get("options", {}).get(sim_name, {}))
 
     t0 = time.perf_counter()
-    sim.setup(timestep=args["dt"], min_delay=args["delay"], **options)
+    sim.setup(**options)
     cells, n_syn = networks.build(sim, args.get("network", "cobahh"), n, args,
                                   NumpyRNG(seed=args["seed"]))
     cells.record("spikes")
