@@ -78,3 +78,34 @@ def test_step_and_noise_sources_and_bad_targets():
     with pytest.raises(ValueError, match="times but"):
         sim.StepCurrentSource(times=[1.0, 2.0], amplitudes=[0.1])
     sim.end()
+
+
+#: pyNN.neuron CVODE (rtol = atol = 1e-6) spike times of the cells of
+#: test_hh_cells_follow_step_and_ac_currents_as_the_reference (2026-12-04)
+HH_STEP_AC_REFERENCE = [
+    [27.11, 62.91, 75.89, 88.92, 101.75, 167.39, 185.29],
+    [33.26, 67.73, 85.03, 102.32, 170.42, 195.95],
+    [25.49, 59.82, 70.33, 80.83, 91.33, 101.82, 165.52, 180.79, 196.07],
+]
+
+
+@needs_hh
+def test_hh_cells_follow_step_and_ac_currents_as_the_reference():
+    """A StepCurrentSource into three HH_cond_exp cells with different cm and gbar_Na,
+    an ACSource on top into the first: every spike in the step in which the converged
+    reference's falls (pyNN.ann reports a spike at the end of its step)."""
+    import pyNN_ann as sim
+    sim.setup(timestep=0.1)
+    cells = sim.Population(3, sim.HH_cond_exp(cm=[0.2, 0.3, 0.15], gbar_Na=[20, 30, 15]))
+    sim.StepCurrentSource(times=[10.0, 60.0, 110.0, 160.0],
+                          amplitudes=[0.1, 0.5, 0.0, 0.3]).inject_into(cells)
+    sim.ACSource(start=20.0, stop=190.0, amplitude=0.05, offset=0.0, frequency=40.0,
+                 phase=0.0).inject_into(cells[0:1])
+    cells.record("spikes")
+    sim.run(200.0)
+    trains = [st.magnitude for st in cells.get_data().segments[0].spiketrains]
+    sim.end()
+    for train, ref in zip(trains, HH_STEP_AC_REFERENCE):
+        assert len(train) == len(ref), (train, ref)
+        lag = train - np.array(ref)
+        assert np.all((lag > -0.02) & (lag < 0.12)), lag
