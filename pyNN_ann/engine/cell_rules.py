@@ -42,7 +42,7 @@ to the whole cell vector at once (unused rules have neutral constants):
 
 import numpy as np
 
-from ..surrogates import if_family
+from ..surrogates import hh_channels, if_family
 
 #: per-channel kernel columns (named ``<column>_<suffix>``)
 CHANNEL_COLUMNS = ("decay", "decay_x", "kick_g", "kick_x", "cross", "mean_g", "mean_x",
@@ -53,7 +53,7 @@ COLUMNS = ("threshold", "v_reset", "tau_refrac", "reset", "delta", "conductance"
            "decay_s", "decay_r", "mean_s", "mean_r",
            "delta_T", "v_thresh", "a", "b", "decay_w",
            "lambda0", "delta_v", "v_t_star", "izh_a", "izh_b", "izh_d",
-           "gbar_Na", "gbar_K", "g_leak", "e_rev_Na", "e_rev_K")
+           *(k for k in hh_channels.PARAMETERS if k != "cm"))
 _CHANNEL_NEUTRAL = {"decay": 1.0, "decay_x": 1.0, "kick_g": 1.0, "mean_g": 1.0}
 NEUTRAL = {"cm": 1.0, "tau_m": 1.0, "decay_s": 1.0, "decay_r": 1.0, "mean_s": 1.0,
            "mean_r": 1.0, "decay_w": 1.0, "delta_v": 1.0,
@@ -147,8 +147,7 @@ def hh_columns(surrogate, parameters, dt):
                 decay_I=np.exp(-dt / inputs["tau_syn_I"]),
                 mean_g_E=step_mean(inputs["tau_syn_E"], dt),
                 mean_g_I=step_mean(inputs["tau_syn_I"], dt),
-                **{k: inputs[k] for k in ("gbar_Na", "gbar_K", "g_leak", "cm", "e_rev_Na",
-                                          "e_rev_K") if k in inputs})
+                **{k: inputs[k] for k in hh_channels.PARAMETERS if k in inputs})
     cols.update(decay_x_E=cols["decay_E"], decay_x_I=cols["decay_I"])
     return {k: np.broadcast_to(np.asarray(v, dtype=float), (size,)) for k, v in cols.items()}
 

@@ -27,7 +27,7 @@ from types import SimpleNamespace
 
 from keras import ops
 
-from ..surrogates import if_family, izhikevich
+from ..surrogates import hh_channels, if_family, izhikevich
 from . import backend as B
 from . import cell_rules, counter_rng
 from . import escape_noise
@@ -186,8 +186,7 @@ class ChunkRunner:
                          "e_rev_I": c["e_rev_I"][sl], "i_ext": i_ext[sl],
                          "mean_E": c["mean_g_E"][sl], "mean_I": c["mean_g_I"][sl],
                          "v_true": v[sl], "teacher": ones,
-                         **{k: c[k][sl] for k in ("gbar_Na", "gbar_K", "g_leak", "cm",
-                                                  "e_rev_Na", "e_rev_K")}}
+                         **{k: c[k][sl] for k in hh_channels.PARAMETERS}}
                 inputs = ops.stack([known.get(name, 0.0 * ones) for name in cell.INPUTS],
                                    axis=1)
                 monitor_a.append(g_exc[sl])

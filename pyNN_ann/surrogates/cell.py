@@ -22,6 +22,8 @@ on chosen steps. The engine always runs it free (``teacher = 0``).
 import keras
 from keras import ops
 
+from . import hh_channels
+
 # order of the per-step input vector
 INPUTS = ("g_exc", "g_inh", "e_rev_E", "e_rev_I", "i_ext", "v_true", "teacher")
 N_FEATURES = 3
@@ -313,7 +315,7 @@ class ChannelSurrogateCell(StreamingSurrogateCell):
     gates.
     """
 
-    CHANNELS = ("gbar_Na", "gbar_K", "g_leak", "cm", "e_rev_Na", "e_rev_K")
+    CHANNELS = hh_channels.PARAMETERS
     INPUTS = ("g_exc", "g_inh", "e_rev_E", "e_rev_I", "i_ext", "mean_E", "mean_I",
               *CHANNELS, "m_true", "h_true", "n_true", "gate_teacher", "v_true", "teacher")
     N_FEATURES = 8
@@ -323,9 +325,7 @@ class ChannelSurrogateCell(StreamingSurrogateCell):
     #: PyNN's HH_cond_exp defaults (uS, nF, mV): the feature scales of the channel
     #: parameters, v_offset (NEURON's rate tables) and the leak reversal potential
     #: (e_rev_leak other than e_leak enters as a current)
-    DEFAULT_CHANNELS = {"gbar_Na": 20.0, "gbar_K": 6.0, "g_leak": 0.01, "cm": 0.2,
-                        "v_offset": -63.0, "e_rev_Na": 50.0, "e_rev_K": -90.0,
-                        "e_leak": -65.0}
+    DEFAULT_CHANNELS = dict(hh_channels.DEFAULTS, v_offset=-63.0, e_leak=-65.0)
     #: how far beyond the reversal potentials E_K and E_Na v may go (mV)
     V_MARGIN = 10.0
 
@@ -337,8 +337,7 @@ class ChannelSurrogateCell(StreamingSurrogateCell):
         self.channels = dict(self.DEFAULT_CHANNELS, **(channels or {}))
         self.state_size = [1, 3, window * self.N_FEATURES, units, units]
         self._col = {name: i for i, name in enumerate(self.INPUTS)}
-        from .hh_channels import tables
-        self._inf, self._tau = tables(self.channels["v_offset"])
+        self._inf, self._tau = hh_channels.tables(self.channels["v_offset"])
 
     def _in(self, inputs, name):
         return inputs[:, self._col[name]]
@@ -348,15 +347,13 @@ class ChannelSurrogateCell(StreamingSurrogateCell):
         return inputs[:, i:i + 3]
 
     def _gate_step(self, gates, v):
-        from .hh_channels import gate_step
-        return gate_step(gates, v, ops.convert_to_tensor(self._inf),
+        return hh_channels.gate_step(gates, v, ops.convert_to_tensor(self._inf),
                          ops.convert_to_tensor(self._tau), self.norm["dt"], xp=ops)
 
     def _relax(self, v, gates, g_syn, ge_syn, inputs):
         """Exponential step of v with the gates held: (increment, rate x dt)."""
-        from .hh_channels import conductances
         p = {name: self._in(inputs, name) for name in self.CHANNELS}
-        g_na, g_k = conductances(gates, p["gbar_Na"], p["gbar_K"])
+        g_na, g_k = hh_channels.conductances(gates, p["gbar_Na"], p["gbar_K"])
         g_tot = g_na + g_k + p["g_leak"] + g_syn
         i_tot = (g_na * p["e_rev_Na"] + g_k * p["e_rev_K"]
                  + p["g_leak"] * self.channels["e_leak"] + ge_syn + self._in(inputs, "i_ext"))

@@ -16,6 +16,10 @@ data (:func:`gates_along`). Works on NumPy arrays and backend tensors (``xp``).
 import numpy as np
 
 GATES = ("m", "h", "n")
+#: the channel parameters a cell may set, with PyNN's HH_cond_exp defaults (uS, nF, mV)
+DEFAULTS = {"gbar_Na": 20.0, "gbar_K": 6.0, "g_leak": 0.01, "cm": 0.2,
+            "e_rev_Na": 50.0, "e_rev_K": -90.0}
+PARAMETERS = tuple(DEFAULTS)
 TABLE_V = np.arange(-100.0, 100.5, 1.0)  # mV: NEURON's table points
 
 

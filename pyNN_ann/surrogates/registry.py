@@ -304,8 +304,8 @@ class Surrogate:
         out = {"e_rev_E": p["e_rev_E"], "e_rev_I": p["e_rev_I"], "i_ext": i_ext,
                "tau_syn_E": p["tau_syn_E"], "tau_syn_I": p["tau_syn_I"]}
         # channel parameters (HH_cond_exp), for surrogates that take them per cell
-        out.update({k: p[k] for k in ("gbar_Na", "gbar_K", "g_leak", "cm", "e_rev_Na",
-                                      "e_rev_K") if k in p})
+        from .hh_channels import PARAMETERS
+        out.update({k: p[k] for k in PARAMETERS if k in p})
         return out
 
 

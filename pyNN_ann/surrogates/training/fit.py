@@ -55,7 +55,7 @@ def channel_inputs(data, spec):
     const = [np.broadcast_to(c[:, None], v.shape) for c in (
         p["e_rev_E"], p["e_rev_I"], i_ext, step_mean(p["tau_syn_E"], dt),
         step_mean(p["tau_syn_I"], dt),
-        *(p[name] for name in ("gbar_Na", "gbar_K", "g_leak", "cm", "e_rev_Na", "e_rev_K")))]
+        *(p[name] for name in hh_channels.PARAMETERS))]
     offsets = np.unique(p["v_offset"])
     if len(offsets) != 1:
         raise ValueError(f"reference cells with several v_offset values: {offsets}")

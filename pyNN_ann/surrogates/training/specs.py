@@ -6,7 +6,7 @@ time; at run time only the metadata is consulted.
 
 import numpy as np
 
-from .. import if_family, izhikevich
+from .. import hh_channels, if_family, izhikevich
 
 
 #: channel parameters of HH_cond_exp that may vary cell by cell (the "channels" regime
@@ -15,8 +15,6 @@ from .. import if_family, izhikevich
 HH_CHANNEL_RANGES = {"gbar_Na": (10.0, 40.0), "gbar_K": (3.0, 12.0),
                      "g_leak": (0.005, 0.05), "cm": (0.1, 0.5),
                      "e_rev_Na": (40.0, 60.0), "e_rev_K": (-100.0, -80.0)}
-HH_DEFAULT_CHANNELS = {"gbar_Na": 20.0, "gbar_K": 6.0, "g_leak": 0.01, "cm": 0.2,
-                       "e_rev_Na": 50.0, "e_rev_K": -90.0}
 
 
 class HHCondExpSpec:
@@ -73,7 +71,7 @@ class HHCondExpSpec:
                 for receptor, key in (("excitatory", "w_exc"), ("inhibitory", "w_inh"))}
 
     def sample_parameters(self, rng, size, training=False):
-        p = {k: np.full(size, v) for k, v in {**self.fixed, **HH_DEFAULT_CHANNELS}.items()}
+        p = {k: np.full(size, v) for k, v in {**self.fixed, **hh_channels.DEFAULTS}.items()}
         p["e_rev_leak"] = rng.uniform(-70.0, -55.0, size)
         p["e_rev_E"] = np.where(rng.random(size) < 0.7, 0.0, rng.uniform(-10, 10, size))
         p["e_rev_I"] = np.where(rng.random(size) < 0.7, -80.0, rng.uniform(-95, -65, size))
