@@ -50,14 +50,17 @@ class State(common.control.BaseState):
         self.engine_dt = DEFAULT_TIMESTEP
         self.seed = None
         self.progress = progress_default()
+        self.spike_precision = "off_grid"
         self._min_delay = DEFAULT_MIN_DELAY
         self.max_delay = DEFAULT_MAX_DELAY
         self._engine = None
         self.clear()
 
-    def setup(self, timestep, min_delay, max_delay, seed, progress=True):
+    def setup(self, timestep, min_delay, max_delay, seed, progress=True,
+              spike_precision="off_grid"):
         """Start a new simulation: discard the network and create a fresh engine."""
         self.progress = progress
+        self.spike_precision = spike_precision
         self.dt = float(timestep)
         self.engine_dt = registry.engine_timestep(self.dt)
         if self.off_grid:
@@ -81,7 +84,8 @@ class State(common.control.BaseState):
     def engine(self):
         """The engine of this simulation, created on first use."""
         if self._engine is None:
-            self._engine = Engine(dt=self.engine_dt, seed=self.seed, progress=self.progress)
+            self._engine = Engine(dt=self.engine_dt, seed=self.seed, progress=self.progress,
+                                  spike_precision=self.spike_precision)
         return self._engine
 
     @property

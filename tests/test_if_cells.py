@@ -51,7 +51,7 @@ def test_heterogeneous_population_fires_and_resets(sim, celltype):
     refrac = 2.0 if "tau_m" in cls.default_parameters else 1.0
     for i, st in enumerate(seg.spiketrains):
         for t in np.asarray(st.magnitude):
-            k = int(round(t / 0.1))
+            k = int(np.floor(t / 0.1 + 1e-6)) + 1  # the grid point ending the spike's step
             window = v[k:k + int(round(refrac / 0.1)), i]  # then released within a step
             np.testing.assert_allclose(window, resets[i], atol=1e-4)
 
@@ -138,7 +138,7 @@ def test_gsfa_grr_adaptation_conductances(sim):
     g_r = seg.filter(name="g_r")[0].magnitude
     st = np.asarray(seg.spiketrains[0].magnitude)
     assert len(st) > 3
-    k = int(round(st[0] / 0.1))
+    k = int(np.floor(st[0] / 0.1 + 1e-6)) + 1
     assert g_s[k, 0] - g_s[k - 1, 0] == pytest.approx(10.0, rel=0.02)
     assert g_r[k, 0] - g_r[k - 1, 0] == pytest.approx(500.0, rel=0.02)
     isi = np.diff(st)
@@ -192,7 +192,7 @@ def test_eif_heterogeneous_population_spikes_resets_and_adapts(sim, celltype):
     for i, st in enumerate(seg.spiketrains):
         times = np.asarray(st.magnitude)
         assert len(times) > 3
-        k = int(round(times[0] / 0.1))
+        k = int(np.floor(times[0] / 0.1 + 1e-6)) + 1
         np.testing.assert_allclose(v[k:k + 20, i], pop.get("v_reset"), atol=1e-4)
         assert w[k, i] - w[k - 1, i] == pytest.approx(0.05, abs=0.01)
         isi = np.diff(times)

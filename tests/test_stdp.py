@@ -102,7 +102,10 @@ def _network(sim, timing, dependence, pre_trains, drive_trains, delays, ddf=1.0,
 
 
 def _post_spikes(post):
-    return [np.asarray(st.magnitude) for st in post.get_data().segments[-1].spiketrains]
+    """Recorded spike times, as the plasticity rule sees them: at the end of their
+    step (STDP pairs spikes on the grid, also with spike_precision="off_grid")."""
+    return [np.ceil(np.asarray(st.magnitude) / DT - 1e-6) * DT
+            for st in post.get_data().segments[-1].spiketrains]
 
 
 def _expected(prj, pre_trains, post_trains, delays, ddf, timing, dependence, w0=0.005, **kw):

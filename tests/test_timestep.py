@@ -248,7 +248,7 @@ def test_pynn_example_hh_cond_exp2(sim, tmp_path):
     assert v.shape[0] == 20001 and float(v.sampling_period.rescale("ms")) == 0.001
     assert float(v[0, 0]) == pytest.approx(-64.0)
     lag = seg.spiketrains[0].magnitude - HH_COND_EXP2_REFERENCE
-    assert np.all((lag > -0.002) & (lag < 0.012)), lag
+    assert np.all(np.abs(lag) < 0.005), lag  # spike times off the grid (interpolated)
 
 
 def _dc_counts(sim, dt, celltypes):

@@ -9,10 +9,15 @@ Step k -> k+1, in order:
     exact, see ``cell_rules``);
  2. every surrogate batch advances v_k -> v_{k+1}; the exact rules of
     ``cell_rules`` (reset, refractory clamp, spike-triggered conductances) follow;
- 3. a cell spikes at t_{k+1} when v crosses its threshold upwards; spike sources
-    (Poisson, arrays) emit their spikes for t_{k+1};
+ 3. a cell spikes in the step when v crosses its threshold upwards, at the crossing
+    time (linear interpolation; ``spike_precision="off_grid"``, the default) or at
+    t_{k+1} ("on_grid"); spike sources emit their spikes of the step (Poisson sources
+    at a uniform time within it, arrays at their given times);
  4. the synapses of the neurons that spiked are looked up (CSR) and their weights
-    added to the ring slot of step k+1+delay. Spiking neurons are compacted into
+    added to the ring slots around the arrival time, spike time + delay: split
+    linearly between the two grid points around it (exact first moment of the
+    arrival; kernels), or whole at the nearer one (voltage jumps, which cannot be
+    split); on the grid, at slot k+1+delay. Spiking neurons are compacted into
     blocks of ``spike_block`` (a prefix sum, not a dynamic-size ``where``) and each
     block's synapses gathered as a (spike_block x max_fanout) tile, so the cost
     follows the number of spikes, and a step with many spikes just takes more blocks;
@@ -36,6 +41,7 @@ from . import stdp as stdp_rule
 from . import stochastic_synapses as sto
 
 TILE = 512  # synapses gathered per block of spikes
+POISSON_TIMING = 0x504F4953  # the counter_rng stream ("POIS") of the Poisson spikes' times within their step
 INDEX = B.INDEX
 _OPS = SimpleNamespace(exp=ops.exp, where=ops.where, abs=ops.abs, pow=ops.power,
                        clip=ops.clip, zeros_like=ops.zeros_like,
@@ -70,8 +76,9 @@ class ChunkRunner:
 
     def __init__(self, models, n_cells, n_poisson, n_array, ring_slots, signals,
                  spike_index, seed, senders, injected=(), dt=0.1, plastic=False, stdp=None,
-                 stochastic=None, escape=None, channels=2):
+                 stochastic=None, escape=None, channels=2, precise=True):
         self.models = models
+        self.precise = bool(precise)  # spikes off the grid (spike_precision)
         self.channels = int(channels)
         self.stochastic = stochastic
         self.plastic = plastic  # synapses with Tsodyks-Markram dynamics
@@ -93,8 +100,14 @@ class ChunkRunner:
         self._compiled = {}
 
     def reset_ring(self):
-        """Empty the delay ring (spikes in transit) and the STDP spike history."""
-        self.ring = ops.zeros((self.slots * self.channels * self.n_cells,), "float32")
+        """Empty the delay ring (spikes in transit) and the STDP spike history.
+
+        The ring has two halves of ``slots`` slots: the second holds the parts of
+        off-grid arrivals assigned to the grid point that ends their step. Both are
+        added at that point; the second is kept apart because the arrival happened
+        before it, so a conductance recorded there includes it (one that arrives on
+        the grid point itself is recorded there just before it, like a voltage jump)."""
+        self.ring = ops.zeros((2 * self.slots * self.channels * self.n_cells,), "float32")
         if self.stdp is not None:  # recent spikes of every neuron
             self.history = ops.zeros((self.stdp["history"], self.n_total), "bool")
 
@@ -108,21 +121,24 @@ class ChunkRunner:
         """Whether chunks of ``n_steps`` have been compiled already."""
         return n_steps in self._compiled
 
-    def run_chunk(self, k0, n_steps, state, const, array_events, injection):
+    def run_chunk(self, k0, n_steps, state, const, array_events, array_shifts, injection):
         """Advance steps k0 .. k0 + n_steps (a Python int: one compilation per size).
 
         ``array_events`` (n_steps x E) lists the array-source spikes of each step
-        (index ``n_array`` pads); ``injection`` (n_steps x T) the injected current of
-        the cells ``injected``. Returns the new state, per-signal sample buffers
-        (rows beyond the chunk's samples are padding) and the spike buffer.
+        (index ``n_array`` pads), ``array_shifts`` how many steps each lies before its
+        step's grid time (in (-1/2, 1/2]); ``injection`` (n_steps x T) the injected
+        current of the cells ``injected``. Returns the new state, per-signal sample
+        buffers (rows beyond the chunk's samples are padding) and the spike buffer
+        (0, or 1 + the spike's shift before the grid time, in steps).
         """
         if n_steps not in self._compiled:
             self._compiled[n_steps] = B.compile(
-                lambda k0, state, const, events, inj, ring, history: self._run(
-                    k0, n_steps, state, const, events, inj, ring, history))
+                lambda k0, state, const, events, shifts, inj, ring, history: self._run(
+                    k0, n_steps, state, const, events, shifts, inj, ring, history))
         history = ops.zeros((1, 0), "bool") if self.history is None else self.history
         state, ring, history, samples, spikes = self._compiled[n_steps](
-            B.constant(k0), state, const, B.constant(array_events), B.constant(injection),
+            B.constant(k0), state, const, B.constant(array_events),
+            B.constant(array_shifts.astype("float32")), B.constant(injection),
             self.ring, history)
         self.ring = ring
         if self.history is not None:
@@ -193,11 +209,11 @@ class ChunkRunner:
                 monitor_b.append(g_inh[sl])
             out, (_, *memory) = cell(inputs, list(ms))
             if kind == izhikevich.KIND:  # its own spike and reset rule, and u
-                v_end, u_end, spiked = izhikevich.spike_and_reset(
+                v_end, u_end, spiked, theta = izhikevich.spike_and_reset(
                     v[sl], out[:, 0], state["w"][sl], current, c["izh_a"][sl],
                     c["izh_b"][sl], c["v_reset"][sl], c["izh_d"][sl], self.dt, xp=ops)
                 out = v_end[:, None]
-                own_rule[start] = (u_end, spiked)
+                own_rule[start] = (u_end, spiked, 1.0 - theta)
             new_v.append(out[:, 0])
             new_models.append((out, *memory))
         v_pred = ops.concatenate(new_v, 0) if new_v else v
@@ -216,11 +232,13 @@ class ChunkRunner:
         # crossing time within the free part of the step, by linear interpolation
         crossing = ops.where(v >= threshold, 0.0,
                              ops.clip(ops.divide_no_nan(threshold - v, v_pred - v), 0.0, 1.0))
-        clamp_left = c["tau_refrac"] - (1.0 - crossing) * (dt - free_from)
+        lead = (1.0 - crossing) * (dt - free_from)  # ms from the crossing to t_{k+1}
+        clamp_left = c["tau_refrac"] - lead
         if self.escape:  # GIF: spikes by escape noise at t_{k+1}, clamp from there
             escaped = escape_noise.fire(self.seed, k + 1, v_pred, v_t, c, dt - free_from)
             spikes = spikes | escaped
             clamp_left = ops.where(escaped, c["tau_refrac"], clamp_left)
+            lead = ops.where(escaped, 0.0, lead)
         v_new = ops.where(resets & (spikes | clamped), c["v_reset"], v_pred)
         refrac = ops.where(spikes & resets, ops.maximum(clamp_left, 0.0),
                            ops.maximum(refrac - dt, 0.0))
@@ -242,25 +260,34 @@ class ChunkRunner:
                  "g_r": state["g_r"] * c["decay_r"] + fired * c["q_rr"],
                  "peak_a": peak(state["peak_a"], monitor_a),
                  "peak_b": peak(state["peak_b"], monitor_b)}
+        shift = lead / dt  # steps before t_{k+1}
         if own_rule:  # generic rules are neutral for these cells: take theirs
-            parts = [own_rule.get(start, (state["w"][start:stop], spikes[start:stop]))
+            parts = [own_rule.get(start, (state["w"][start:stop], spikes[start:stop],
+                                          shift[start:stop]))
                      for _, start, stop, _ in self.models]
-            state["w"] = ops.concatenate([u for u, _ in parts], 0)
-            spikes = ops.concatenate([spiked for _, spiked in parts], 0)
-        return state, spikes
+            state["w"] = ops.concatenate([u for u, _, _ in parts], 0)
+            spikes = ops.concatenate([spiked for _, spiked, _ in parts], 0)
+            shift = ops.concatenate([s for _, _, s in parts], 0)
+        return state, spikes, shift
 
-    def _sources(self, k1, const, events):
-        u = counter_rng.uniform(self.seed, k1, ops.arange(self.n_poisson, dtype="int32"))
+    def _sources(self, k1, const, events, shifts):
+        """Spikes of the Poisson and array sources in step k1 - 1 -> k1, and how many
+        steps each lies before t_{k1} (Poisson: uniform within the step)."""
+        index = ops.arange(self.n_poisson, dtype="int32")
+        u = counter_rng.uniform(self.seed, k1, index)
         poisson = (u < const["p_spike"]) & (k1 >= const["p_start"]) & (k1 < const["p_stop"])
+        within = counter_rng.uniform(self.seed, k1, index, stream=POISSON_TIMING)
         hits = B.scatter_new(events, ops.ones(ops.shape(events), "int32"), self.n_array + 1)
-        return poisson, hits[:self.n_array] > 0
+        # (the host lists a source at most once per step: ``Engine._array_events``)
+        when = B.scatter_new(events, -shifts, self.n_array + 1)
+        return poisson, hits[:self.n_array] > 0, ops.concatenate([within, -when[:self.n_array]], 0)
 
     def _tiles(self, active, row_ptr, fan, body, carry):
-        """``carry = body(pos, mask, carry)`` for the rows where ``active``: the active
-        rows are listed once per call (prefix sum + scatter), then taken in blocks, and
-        each block's entries ``row_ptr[r] + j`` (j < fan) gathered as a (block x fan)
-        tile; ``mask`` marks real entries. Cost: one pass over the rows, then per block
-        only the tile."""
+        """``carry = body(pos, mask, rows, carry)`` for the rows where ``active``: the
+        active rows are listed once per call (prefix sum + scatter), then taken in
+        blocks, and each block's entries ``row_ptr[r] + j`` (j < fan) gathered as a
+        (block x fan) tile; ``mask`` marks real entries, ``rows`` the block's rows.
+        Cost: one pass over the rows, then per block only the tile."""
         n_rows = int(active.shape[0])
         block = max(1, min(n_rows, TILE // fan))
         active_i = ops.cast(active, "int32")
@@ -277,19 +304,22 @@ class ChunkRunner:
             length = ops.where(valid, B.gather(row_ptr, who + 1) - first, 0)
             mask = offsets < length[:, None]
             pos = ops.where(mask, first[:, None] + offsets, 0)
-            return b + 1, body(pos, mask, carry)
+            return b + 1, body(pos, mask, who, carry)
 
         n_blocks = (count + block - 1) // block
         _, carry = B.while_loop(lambda b, *_: b < n_blocks, one_block,
                                 (ops.convert_to_tensor(0, "int32"), carry))
         return carry
 
-    def _transmit(self, ring, syn_state, k1, spikes, const, start, stop, fan):
-        """Add the weights of the synapses of neurons start..stop that spiked; with
+    def _transmit(self, ring, syn_state, k1, spikes, shift, jumps, const, start, stop,
+                  fan):
+        """Add the weights of the synapses of neurons start..stop that spiked (``shift``:
+        steps before t_{k1}; ``jumps``: targets whose arrivals are voltage jumps); with
         short-term plasticity, the effective weights and the synapses' new state."""
         width = self.channels * self.n_cells
+        shift = shift[start:stop]
 
-        def send(syn, mask, carry):
+        def send(syn, mask, rows, carry):
             ring, syn_state = carry
             weight = ops.where(mask, B.gather(const["syn_weight"], syn), 0.0)
             delay = B.gather(const["syn_delay"], syn)
@@ -299,8 +329,26 @@ class ChunkRunner:
             if self.stochastic:
                 weight, syn_state = self._stochastic_weights(weight, syn, mask, k1, delay,
                                                              syn_state, const)
-            where = ((k1 + delay) % self.slots) * width + B.gather(const["syn_target"], syn)
-            return B.scatter_add(ring, where, weight), syn_state
+            target = B.gather(const["syn_target"], syn)
+            if not self.precise:
+                where = ((k1 + delay) % self.slots) * width + target
+                return B.scatter_add(ring, where, weight), syn_state
+            # arrival at slot k1 + delay - s: slot `first` plus a fraction `frac`
+            s = B.gather(shift, rows)[:, None]
+            s = ops.where(ops.abs(s) < 1e-4, 0.0, s)  # on the grid up to rounding errors
+            back = ops.ceil(s)  # s in (-1/2, 1]: 0 or 1 slot earlier
+            frac = back - s
+            first = k1 + delay - ops.cast(back, INDEX)
+            jump = B.gather(jumps, target)
+            # kernels: split linearly between the step's two grid points (the second
+            # part into the ring's second half); jumps: whole, at the nearer point
+            first = first + ops.cast(jump & (frac >= 0.5), INDEX)
+            late = ops.where(jump, 0.0, frac)
+            where = (first % self.slots) * width + target
+            after = self.slots * width + ((first + 1) % self.slots) * width + target
+            ring = B.scatter_add(ring, ops.concatenate([where, after], 0),
+                                 ops.concatenate([weight * (1.0 - late), weight * late], 0))
+            return ring, syn_state
 
         return self._tiles(spikes[start:stop], const["row_ptr"][start:stop + 1], fan, send,
                            (ring, syn_state))
@@ -351,7 +399,7 @@ class ChunkRunner:
             return ops.reshape(ops.stack(past, axis=1), [-1])  # row = neuron x lags + lag
 
         def events(name, rule):
-            def update(pos, mask, state):
+            def update(pos, mask, _rows, state):
                 syn = B.gather(const[f"stdp_{name}_syn"], pos)
                 old = {k: B.gather(state[k], syn) for k in stdp_rule.STATE}
                 cols = {k: B.gather(const["stdp_" + k], syn) for k in stdp_rule.COLUMNS}
@@ -369,7 +417,7 @@ class ChunkRunner:
                                         events(name, rule), syn_state)
         slot = (k1 % self.slots) * (self.channels * self.n_cells)
 
-        def arrive(pos, mask, ring):
+        def arrive(pos, mask, _rows, ring):
             syn = B.gather(const["stdp_arrive_syn"], pos)
             weight = ops.where(mask, B.gather(syn_state["w"], syn), 0.0)
             return B.scatter_add(ring, slot + B.gather(const["stdp_target"], syn), weight)
@@ -379,37 +427,50 @@ class ChunkRunner:
         return history, syn_state, ring
 
     # -- the chunk --------------------------------------------------------------
-    def _run(self, k0, n_steps, state, const, events, injection, ring, history):
+    def _run(self, k0, n_steps, state, const, events, shifts, injection, ring, history):
         width = self.channels * self.n_cells
         buffers = [ops.zeros((n_steps // every + 2, len(idx)), "float32")
                    for _, idx, every in self.signals]
-        spike_buffer = ops.zeros((n_steps, len(self.spike_index)), "bool")
+        spike_buffer = ops.zeros((n_steps, len(self.spike_index)), "float32")
+        half = self.slots * width  # offset of the ring's second half (``reset_ring``)
         first_sample = [k0 // every + 1 for _, _, every in self.signals]
+        # targets whose synapses are voltage jumps: arrivals are not split
+        jumps = ops.tile(const["delta"] > 0, [self.channels])
 
         def body(i, state, ring, history, buffers, spike_buffer):
             k = k0 + _index(i)
             k1 = k + 1
             start = (k % self.slots) * width
-            arrivals = B.dynamic_slice(ring, [start], [width])
+            arrivals = (B.dynamic_slice(ring, [start], [width])
+                        + B.dynamic_slice(ring, [half + start], [width]))
             ring = B.dynamic_update_slice(ring, ops.zeros((width,), "float32"), [start])
-            state, cell_spikes = self._advance_cells(k, state, arrivals, const, injection[i])
-            poisson, arrays = self._sources(k1, const, events[i])
+            ring = B.dynamic_update_slice(ring, ops.zeros((width,), "float32"),
+                                          [half + start])
+            state, cell_spikes, cell_shift = self._advance_cells(k, state, arrivals, const,
+                                                                 injection[i])
+            poisson, arrays, source_shift = self._sources(k1, const, events[i], shifts[i])
             spikes = ops.concatenate([cell_spikes, poisson, arrays], 0)
+            shift = ops.where(spikes, ops.concatenate([cell_shift, source_shift], 0), 0.0)
+            if not self.precise:
+                shift = ops.zeros_like(shift)
             syn_state = state.get("stp", {})
             for start, stop, fan in self.senders:
-                ring, syn_state = self._transmit(ring, syn_state, k1, spikes, const, start,
-                                                 stop, fan)
+                ring, syn_state = self._transmit(ring, syn_state, k1, spikes, shift, jumps,
+                                                 const, start, stop, fan)
             if self.plastic or self.stochastic:
                 state = dict(state, stp=syn_state)
             if self.stdp is not None:
                 history, stdp_state, ring = self._stdp_step(k1, spikes, history,
                                                             state["stdp"], ring, const)
                 state = dict(state, stdp=stdp_state)
-            values = {"v": state["v"], "gsyn_exc": state["g_exc"],
-                      "gsyn_inh": state["g_inh"], "g_s": state["g_s"], "g_r": state["g_r"],
+            late = B.dynamic_slice(ring, [half + (k1 % self.slots) * width], [width])
+            g_now = [state[cell_rules.state_keys(r)[0]] + const[f"kick_g_{sfx}"]
+                     * late[r * self.n_cells:(r + 1) * self.n_cells]
+                     for r, sfx in enumerate(map(cell_rules.suffix, range(self.channels)))]
+            values = {"v": state["v"], "gsyn_exc": g_now[0],
+                      "gsyn_inh": g_now[1], "g_s": state["g_s"], "g_r": state["g_r"],
                       "w": state["w"], "u": state["w"],
-                      **{f"g{r}": state[cell_rules.state_keys(r)[0]]
-                         for r in range(self.channels)}}
+                      **{f"g{r}": g_now[r] for r in range(self.channels)}}
             if self.escape:
                 values.update(escape_noise.recorded(state, const))
             new_buffers = []
@@ -419,8 +480,9 @@ class ChunkRunner:
                 new_buffers.append(B.dynamic_update_slice(
                     buf, B.gather(values[var], idx)[None, :], [row, 0]))
             if len(self.spike_index):
+                code = ops.where(spikes, 1.0 + shift, 0.0)
                 spike_buffer = B.dynamic_update_slice(
-                    spike_buffer, B.gather(spikes, self.spike_index)[None, :], [i, 0])
+                    spike_buffer, B.gather(code, self.spike_index)[None, :], [i, 0])
             return i + 1, state, ring, history, new_buffers, spike_buffer
 
         _, state, ring, history, buffers, spike_buffer = B.while_loop(

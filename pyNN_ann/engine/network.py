@@ -32,6 +32,8 @@ COMPONENT_STATE = ("eta", "gamma")  # GIF cells: (cells x K), K per group
 DEFAULT_SEED = 12345  # as in NEST, runs are reproducible unless a seed is chosen
 MAX_CHUNK_STEPS = 5000
 MAX_CHUNK_VALUES = 20_000_000  # recorded values per chunk before handing to the host
+#: spikes at their threshold crossing / source time (NEST's "off_grid"), or on the grid
+SPIKE_PRECISIONS = ("off_grid", "on_grid")
 
 
 def _cell_state(channels):
@@ -82,8 +84,12 @@ class _Group:
 class Engine:
     """A network of surrogate cell batches, spike sources and synapses."""
 
-    def __init__(self, dt=0.1, seed=None, progress=True):
+    def __init__(self, dt=0.1, seed=None, progress=True, spike_precision="off_grid"):
+        if spike_precision not in SPIKE_PRECISIONS:
+            raise ValueError(f"spike_precision {spike_precision!r}: use one of "
+                             f"{SPIKE_PRECISIONS}")
         self.dt = float(dt)
+        self.spike_precision = spike_precision
         self.seed = DEFAULT_SEED if seed is None else int(seed)
         self.progress = progress
         self.groups = []
@@ -450,6 +456,7 @@ class Engine:
             buf = SpikeBuffer(merged)
             if old is not None:
                 buf.steps = [self._remap_spikes(s, old.index, merged) for s in old.steps]
+                buf.shifts = list(old.shifts)
             self.spikes[gid] = buf
             return
         if not self._recordable(gid, variable):
@@ -632,7 +639,8 @@ class Engine:
                                        injected, self.dt, plastic=self._plastic,
                                        stdp=self._stdp_info,
                                        stochastic=self._sto_info, escape=self._escape,
-                                       channels=self._channels)
+                                       channels=self._channels,
+                                       precise=self.spike_precision == "off_grid")
             dropped = old_ring is None
             history = self._runner.history
             if old_history is not None and history is not None \
@@ -653,7 +661,7 @@ class Engine:
         p_spike = np.zeros(n_poisson, np.float32)
         p_start = np.zeros(n_poisson, np.int64)
         p_stop = np.zeros(n_poisson, np.int64)
-        a_steps, a_index = [], []
+        a_steps, a_index, a_shift = [], [], []
         for gid, group in enumerate(self.groups):
             off = offsets[gid]
             sl = slice(off, off + group.size)
@@ -676,12 +684,18 @@ class Engine:
             else:
                 for i, times in enumerate(group.spike_times):
                     steps = np.round(times / self.dt).astype(np.int64)
-                    a_steps.append(steps)
-                    a_index.append(np.full(len(steps), off - n_cells - n_poisson + i))
+                    # one event per step and source (the latest of its spikes there)
+                    last = np.ones(len(steps), bool)
+                    last[:-1] = steps[1:] != steps[:-1]
+                    a_steps.append(steps[last])
+                    a_shift.append(steps[last] - np.asarray(times, float)[last] / self.dt)
+                    a_index.append(np.full(last.sum(), off - n_cells - n_poisson + i))
         a_steps = np.concatenate(a_steps) if a_steps else np.zeros(0, np.int64)
         a_index = np.concatenate(a_index) if a_index else np.zeros(0, np.int64)
+        a_shift = np.concatenate(a_shift) if a_shift else np.zeros(0)
         order = np.argsort(a_steps, kind="stable")
         self._array_steps, self._array_index = a_steps[order], a_index[order]
+        self._array_shift = a_shift[order]
         csr = self._synapse_arrays(offsets, n_cells)
         row_ptr, target, weight, delay = (csr[k] for k in ("row_ptr", "target", "weight",
                                                             "delay"))
@@ -931,11 +945,11 @@ class Engine:
             started = time.perf_counter()
             injection, targets = self._injection(k0, n, record=True)
             self._check_injection(const, injection, targets)
-            events = self._array_events(k0, n)
+            events, shifts = self._array_events(k0, n)
             clock = self._tick("host", clock)
             new_size = not self._runner.is_compiled(n)
             state, samples, spikes = self._runner.run_chunk(k0, n, state, const, events,
-                                                            injection)
+                                                            shifts, injection)
             self._collect(k0, n, samples, spikes)  # waits for the device
             clock = self._tick("compile" if new_size else "loop", clock)
             self.step += n
@@ -976,14 +990,17 @@ class Engine:
                         {"i_ext": np.concatenate([lo[mine], hi[mine]])})
 
     def _array_events(self, k0, n):
-        """Array-source spikes of steps k0+1 .. k0+n as an (n x E) index matrix."""
+        """Array-source spikes of steps k0+1 .. k0+n as an (n x E) index matrix, and
+        the (n x E) steps each lies before its step's grid time."""
         lo, hi = np.searchsorted(self._array_steps, [k0 + 1, k0 + n + 1])
         steps = self._array_steps[lo:hi] - (k0 + 1)
         per_step = np.bincount(steps, minlength=n)
         events = np.full((n, max(1, per_step.max(initial=0))), self._runner.n_array, np.int64)
+        shifts = np.zeros(events.shape)
         rank = np.arange(len(steps)) - np.repeat(np.cumsum(per_step) - per_step, per_step)
         events[steps, rank] = self._array_index[lo:hi]
-        return events
+        shifts[steps, rank] = self._array_shift[lo:hi]
+        return events, shifts
 
     def _collect(self, k0, n, samples, spikes):
         for ((gid, var), buf), data in zip(sorted(self.signals.items()), samples):

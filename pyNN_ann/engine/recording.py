@@ -31,27 +31,36 @@ class SignalBuffer:
 
 
 class SpikeBuffer:
-    """Spike times of the recorded cells of a group."""
+    """Spike times of the recorded cells of a group.
+
+    The loop hands back, per step and cell, 0 (no spike) or 1 + s: a spike s steps
+    before the step's grid time (s in [0, 1] for cells, the interpolated threshold
+    crossing; always 0 with ``spike_precision="on_grid"``)."""
 
     def __init__(self, index):
         self.index = np.asarray(index, np.int64)
         self.steps = []  # arrays of (step, position-in-index) pairs
+        self.shifts = []  # arrays of s, one per pair
 
     def append(self, step_of_first, spike_matrix):
+        spike_matrix = np.asarray(spike_matrix)
         rows, cols = np.nonzero(spike_matrix)
         if len(rows):
             self.steps.append(np.stack([rows + step_of_first, cols], axis=1))
+            self.shifts.append(spike_matrix[rows, cols].astype(np.float64) - 1.0)
 
     def times(self, dt):
         """{cell index: sorted spike times (ms)}."""
         pairs = (np.concatenate(self.steps) if self.steps else np.zeros((0, 2), np.int64))
-        pairs = pairs[np.lexsort((pairs[:, 0], pairs[:, 1]))]
+        shifts = np.concatenate(self.shifts) if self.shifts else np.zeros(0)
+        order = np.lexsort((pairs[:, 0], pairs[:, 1]))
+        pairs, times = pairs[order], (pairs[order, 0] - shifts[order]) * dt
         bounds = np.searchsorted(pairs[:, 1], np.arange(len(self.index) + 1))
-        return {int(idx): pairs[bounds[pos]:bounds[pos + 1], 0] * dt
+        return {int(idx): times[bounds[pos]:bounds[pos + 1]]
                 for pos, idx in enumerate(self.index)}
 
     def clear(self):
-        self.steps = []
+        self.steps, self.shifts = [], []
 
 
 def resample(samples, t_start, step, interval):

@@ -109,7 +109,8 @@ def spike_and_reset(v, v_pred, u, i, a, b, c, d, dt, xp=np):
     at the step's start. A cell spikes when v reaches V_PEAK within the step (or
     already after the jumps); the reset happens at the crossing time, and the
     membrane evolves from c for the rest of the step (forward Euler: near c the
-    dynamics are slow). Returns (v at the step's end, u at the step's end, spiked).
+    dynamics are slow). Returns (v at the step's end, u at the step's end, spiked,
+    the crossing time as a fraction of the step).
     """
     spiked = (v_pred >= V_PEAK) | (v >= V_PEAK)
     theta = crossing_fraction(v, u, i, dt, xp)
@@ -120,7 +121,8 @@ def spike_and_reset(v, v_pred, u, i, a, b, c, d, dt, xp=np):
     rest = (1.0 - theta) * dt
     v_rest = c + rest * vector_field(c, u_cross, i, xp)
     u_rest = u_step(u_cross, c, v_rest, a, b, rest, i, xp)
-    return (xp.where(spiked, v_rest, v_pred), xp.where(spiked, u_rest, u_free), spiked)
+    return (xp.where(spiked, v_rest, v_pred), xp.where(spiked, u_rest, u_free), spiked,
+            theta)
 
 
 def current(i_ext):

@@ -10,10 +10,14 @@ reference is run a second time with another seed (``rng_seed`` passed through
 Without a seed option, the second reference run shifts every seed the script gives
 ``NumpyRNG`` and ``setup(rng_seed=...)`` instead (``--reseed``).
 ``--reference-option use_cvode=True`` (repeatable) passes setup() options to the
-reference runs, e.g. a converged pyNN.neuron.
+reference runs, e.g. a converged pyNN.neuron; ``--option`` those of the tested run
+(e.g. ``spike_precision=on_grid``). ``--cache DIR`` keeps every run's capture, keyed by
+simulator, script, arguments, seed shift and options, so that comparing other
+settings against the same reference reruns only what changed.
 """
 
 import argparse
+import hashlib
 import os
 import pickle
 import subprocess
@@ -49,6 +53,27 @@ def capture(simulator, script, args, timeout=None, reseed=0, setup_options=()):
                           RuntimeWarning, stacklevel=2)
         with open(out, "rb") as f:
             return pickle.load(f)
+
+
+def cached_capture(cache, simulator, script, args, timeout=None, reseed=0,
+                   setup_options=()):
+    """:func:`capture`, kept in directory ``cache`` (None: no cache) under a key of
+    everything that defines the run (the script's text included)."""
+    if cache is None:
+        return capture(simulator, script, args, timeout, reseed, setup_options)
+    with open(script, "rb") as f:
+        text = f.read()
+    key = hashlib.sha1(repr((simulator, text, list(args), reseed, sorted(setup_options)))
+                       .encode()).hexdigest()[:16]
+    path = os.path.join(cache, f"{simulator}_{os.path.basename(script)}_{key}.pkl")
+    if os.path.exists(path):
+        with open(path, "rb") as f:
+            return pickle.load(f)
+    result = capture(simulator, script, args, timeout, reseed, setup_options)
+    os.makedirs(cache, exist_ok=True)
+    with open(path, "wb") as f:
+        pickle.dump(result, f)
+    return result
 
 
 def _upto(trains, t_stop):
@@ -144,6 +169,10 @@ def main(argv=None):
                    help="seed shift of the baseline run when there is no --seed-option")
     p.add_argument("--reference-option", action="append", default=[], metavar="KEY=VALUE",
                    help="setup() option of the reference runs (e.g. use_cvode=True)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="setup() option of the tested run (e.g. spike_precision=on_grid)")
+    p.add_argument("--cache", default=None,
+                   help="directory keeping the runs' captures (reused when identical)")
     p.add_argument("--seed-option", default=None,
                    help='how the script takes a seed, e.g. "--seed {seed}"')
     p.add_argument("--output", default="compare_report")
@@ -158,15 +187,16 @@ def main(argv=None):
         ensure_neuron_mechanisms()
     seeded = (lambda s: script_args + args.seed_option.format(seed=s).split()) \
         if args.seed_option else (lambda s: script_args)
-    test = capture(args.simulator, args.script, seeded(1), args.timeout)
+    test = cached_capture(args.cache, args.simulator, args.script, seeded(1), args.timeout,
+                          setup_options=args.option)
     ref_options = args.reference_option
-    reference = capture(args.reference, args.script, seeded(1), args.timeout,
-                        setup_options=ref_options)
+    reference = cached_capture(args.cache, args.reference, args.script, seeded(1),
+                               args.timeout, setup_options=ref_options)
     baseline = None
     if args.repeat:
-        baseline = capture(args.reference, args.script, seeded(2), args.timeout,
-                           reseed=0 if args.seed_option else args.reseed,
-                           setup_options=ref_options)
+        baseline = cached_capture(args.cache, args.reference, args.script, seeded(2),
+                                  args.timeout, reseed=0 if args.seed_option else args.reseed,
+                                  setup_options=ref_options)
     rows = compare_captures(test, reference, baseline)
     print(write_report(rows, test, reference, args.output, command))
     print(f"\nreport: {os.path.join(args.output, 'compare.md')}")

@@ -28,6 +28,9 @@ Conventions
   population, per cell NaN where the reference cell is silent.
 """
 
+import contextlib
+import logging
+
 import numpy as np
 
 DELTA = 2.0  # ms, coincidence window
@@ -203,6 +206,22 @@ def compare_windows(ref, test, dt, duration, window=1000.0, delta=DELTA):
 
 # --- network statistics (BRIEF §5, networks) --------------------------------------
 
+@contextlib.contextmanager
+def _quiet_logger(package):
+    """Silence the warnings of the loggers of ``package`` (Elephant names its loggers
+    by file path) for the duration of the block."""
+    loggers = [lg for name, lg in logging.Logger.manager.loggerDict.items()
+               if package in name and isinstance(lg, logging.Logger)]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
 def population_statistics(spikes, duration, bin_size=2.0, max_pairs=2000, seed=0):
     """Per-neuron rate (Hz), CV of ISI, and pairwise spike-count correlations (Elephant).
 
@@ -224,7 +243,11 @@ def population_statistics(spikes, duration, bin_size=2.0, max_pairs=2000, seed=0
         sel = rng.choice(active, n_sel, replace=False)
         trains = [neo.SpikeTrain(np.asarray(spikes[i], float) * pq.ms, t_start=0 * pq.ms,
                                  t_stop=duration * pq.ms) for i in sel]
-        cc = correlation_coefficient(BinnedSpikeTrain(trains, bin_size=bin_size * pq.ms))
+        # off-grid spike times within float error of a bin edge: Elephant moves them to
+        # the next bin and logs a warning each time; the move is right, the noise is not
+        with _quiet_logger("elephant"):
+            binned = BinnedSpikeTrain(trains, bin_size=bin_size * pq.ms)
+        cc = correlation_coefficient(binned)
         corr = cc[np.triu_indices(len(sel), 1)][:max_pairs]
     return {"rate": rates, "cv": cvs, "correlation": corr}
 

@@ -1,0 +1,145 @@
+"""Spike times off the grid (``setup(spike_precision="off_grid")``, the default): cells
+spike at their interpolated threshold crossing, sources at their own times, and every
+spike arrives at its time plus the delay, as in a converged (event-driven) reference."""
+
+import numpy as np
+import pytest
+from pyNN.errors import InvalidParameterValueError
+
+DT = 0.1
+LIF = dict(tau_m=20.0, cm=1.0, v_thresh=-50.0, v_rest=-65.0, v_reset=-65.0,
+           tau_refrac=2.0)
+
+
+def _exact_lif_times(i_offset, n):
+    """Spike times of the LIF above driven by a constant current from rest."""
+    v_inf = LIF["v_rest"] + LIF["tau_m"] / LIF["cm"] * i_offset
+    first = LIF["tau_m"] * np.log((v_inf - LIF["v_reset"]) / (v_inf - LIF["v_thresh"]))
+    return first + np.arange(n) * (first + LIF["tau_refrac"])
+
+
+def _dc_spikes(sim, currents, duration=100.0):
+    cells = sim.Population(len(currents), sim.IF_curr_exp(i_offset=currents, **LIF))
+    cells.initialize(v=LIF["v_rest"])
+    cells.record("spikes")
+    sim.run(duration)
+    return [np.asarray(st.magnitude) for st in cells.get_data().segments[0].spiketrains]
+
+
+def _setup(precision):
+    import pyNN_ann
+    pyNN_ann.setup(timestep=DT, spike_precision=precision)
+    return pyNN_ann
+
+
+@pytest.fixture(params=["off_grid", "on_grid"])
+def any_precision(request):
+    sim = _setup(request.param)
+    yield request.param, sim
+    sim.end()
+
+
+def test_dc_spike_times_match_the_exact_lif(any_precision):
+    precision, sim = any_precision
+    currents = [0.8, 1.0, 2.0]
+    for current, got in zip(currents, _dc_spikes(sim, currents)):
+        exact = _exact_lif_times(current, len(got))
+        assert len(got) >= 1
+        if precision == "off_grid":  # the crossing within the step
+            np.testing.assert_allclose(got, exact, atol=0.015)
+        else:  # the grid point that ends the crossing's step
+            np.testing.assert_allclose(got / DT, np.round(got / DT), atol=1e-6)
+            assert np.all((got >= exact - 0.015) & (got <= exact + DT + 0.015))
+
+
+def _psc(sim, spike_time, delay, tau=2.0, weight=0.01):
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[spike_time]))
+    post = sim.Population(1, sim.IF_cond_exp(tau_syn_E=tau))
+    sim.Projection(src, post, sim.OneToOneConnector(),
+                   sim.StaticSynapse(weight=weight, delay=delay))
+    post.record("gsyn_exc")
+    sim.run(30.0)
+    g = post.get_data().segments[0].filter(name="gsyn_exc")[0]
+    return np.asarray(g.times.rescale("ms")), np.asarray(g.magnitude)[:, 0]
+
+
+def test_an_off_grid_arrival_follows_the_exact_kernel():
+    sim = _setup("off_grid")
+    arrival = 10.037 + 0.5
+    t, g = _psc(sim, 10.037, 0.5)
+    sim.end()
+    after = t > arrival  # the first sample after it included
+    exact = 0.01 * np.exp(-(t[after] - arrival) / 2.0)
+    np.testing.assert_allclose(g[after], exact, atol=2e-5)  # 0.2 % of the weight
+    assert np.all(g[t < arrival] == 0.0)
+    charge = np.trapezoid(g, t)  # the arrival time is exact on average: so is the charge
+    assert charge == pytest.approx(0.01 * 2.0 * (1 - np.exp(-(30.0 - arrival) / 2.0)),
+                                   rel=0.01)
+
+
+def test_on_grid_arrivals_keep_the_grid():
+    sim = _setup("on_grid")
+    t, g = _psc(sim, 10.037, 0.5)
+    sim.end()
+    arrival = 10.0 + 0.5  # the source's step, then the delay
+    after = t > arrival
+    np.testing.assert_allclose(g[after], 0.01 * np.exp(-(t[after] - arrival) / 2.0),
+                               atol=1e-6)
+
+
+def test_a_cell_spike_arrives_at_its_time_plus_the_delay():
+    sim = _setup("off_grid")
+    pre = sim.Population(1, sim.IF_curr_exp(i_offset=1.0, **LIF))
+    pre.initialize(v=LIF["v_rest"])
+    post = sim.Population(1, sim.IF_cond_exp(tau_syn_E=5.0))
+    sim.Projection(pre, post, sim.OneToOneConnector(),
+                   sim.StaticSynapse(weight=0.02, delay=1.0))
+    pre.record("spikes")
+    post.record("gsyn_exc")
+    sim.run(40.0)
+    spike = float(pre.get_data().segments[0].spiketrains[0].magnitude[0])
+    g = post.get_data().segments[0].filter(name="gsyn_exc")[0]
+    sim.end()
+    t, g = np.asarray(g.times.rescale("ms")), np.asarray(g.magnitude)[:, 0]
+    arrival = spike + 1.0
+    assert abs(spike - _exact_lif_times(1.0, 1)[0]) < 0.015
+    window = (t > arrival) & (t < arrival + 20.0)
+    np.testing.assert_allclose(g[window], 0.02 * np.exp(-(t[window] - arrival) / 5.0),
+                               atol=2e-5)
+
+
+def test_poisson_spikes_lie_anywhere_within_their_steps():
+    sim = _setup("off_grid")
+    src = sim.Population(20, sim.SpikeSourcePoisson(rate=200.0, start=5.0, duration=1000.0))
+    src.record("spikes")
+    sim.run(1100.0)
+    times = np.concatenate([st.magnitude for st in src.get_data().segments[0].spiketrains])
+    sim.end()
+    expected = 20 * 200.0 * 1.0
+    assert abs(len(times) - expected) < 5 * np.sqrt(expected)
+    assert times.min() > 5.0 - DT and times.max() <= 1005.0
+    within = times / DT - np.floor(times / DT)  # position within the step
+    assert abs(within.mean() - 0.5) < 0.03
+    assert np.histogram(within, bins=4, range=(0, 1))[0].min() > 0.2 * len(times)
+
+
+def test_voltage_jumps_land_on_the_nearest_grid_point():
+    """Delta synapses cannot be split between two steps: a jump takes the grid point
+    nearest its arrival (v is recorded just before the jumps at each grid point)."""
+    sim = _setup("off_grid")
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[10.02, 20.07]))
+    post = sim.Population(1, sim.IF_curr_delta(tau_refrac=0.0))
+    sim.Projection(src, post, sim.OneToOneConnector(),
+                   sim.StaticSynapse(weight=2.0, delay=1.0))
+    post.record("v")
+    sim.run(30.0)
+    v = np.asarray(post.get_data().segments[0].filter(name="v")[0].magnitude)[:, 0]
+    sim.end()
+    rise = np.flatnonzero(np.diff(v) > 1.0) * DT  # the grid point of each jump
+    np.testing.assert_allclose(rise, [11.0, 21.1], atol=1e-6)
+
+
+def test_unknown_spike_precision_is_refused():
+    import pyNN_ann
+    with pytest.raises(InvalidParameterValueError, match="off_grid"):
+        pyNN_ann.setup(timestep=DT, spike_precision="exact")
