@@ -76,9 +76,10 @@ class ChunkRunner:
 
     def __init__(self, models, n_cells, n_poisson, n_array, ring_slots, signals,
                  spike_index, seed, senders, injected=(), dt=0.1, plastic=False, stdp=None,
-                 stochastic=None, escape=None, channels=2, precise=True):
+                 stochastic=None, escape=None, channels=2, precise=True, jumps=True):
         self.models = models
         self.precise = bool(precise)  # spikes off the grid (spike_precision)
+        self.jumps = bool(jumps)  # whether some cells' synapses are voltage jumps
         self.channels = int(channels)
         self.stochastic = stochastic
         self.plastic = plastic  # synapses with Tsodyks-Markram dynamics
@@ -339,11 +340,13 @@ class ChunkRunner:
             back = ops.ceil(s)  # s in (-1/2, 1]: 0 or 1 slot earlier
             frac = back - s
             first = k1 + delay - ops.cast(back, INDEX)
-            jump = B.gather(jumps, target)
             # kernels: split linearly between the step's two grid points (the second
             # part into the ring's second half); jumps: whole, at the nearer point
-            first = first + ops.cast(jump & (frac >= 0.5), INDEX)
-            late = ops.where(jump, 0.0, frac)
+            late = frac
+            if self.jumps:
+                jump = B.gather(jumps, target)
+                first = first + ops.cast(jump & (frac >= 0.5), INDEX)
+                late = ops.where(jump, 0.0, frac)
             where = (first % self.slots) * width + target
             after = self.slots * width + ((first + 1) % self.slots) * width + target
             ring = B.scatter_add(ring, ops.concatenate([where, after], 0),

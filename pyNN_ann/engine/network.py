@@ -625,7 +625,7 @@ class Engine:
         key = (tuple(models), n_cells, n_poisson, n_array, slots, tuple(self._senders),
                self._plastic, self._stdp_key, self._sto_key, tuple(injected),
                tuple((v, tuple(i), e) for v, i, e in signals), tuple(spike_index),
-               self._escape, self._channels)
+               self._escape, self._channels, self._has_jumps)
         if key != self._layout_key:
             old_ring = old_history = None
             if self._runner is not None and self._layout_key[:5] == key[:5]:
@@ -640,7 +640,8 @@ class Engine:
                                        stdp=self._stdp_info,
                                        stochastic=self._sto_info, escape=self._escape,
                                        channels=self._channels,
-                                       precise=self.spike_precision == "off_grid")
+                                       precise=self.spike_precision == "off_grid",
+                                       jumps=self._has_jumps)
             dropped = old_ring is None
             history = self._runner.history
             if old_history is not None and history is not None \
@@ -704,6 +705,7 @@ class Engine:
         self._senders = [(offsets[g], offsets[g] + grp.size,
                           int(fanout[offsets[g]:offsets[g] + grp.size].max(initial=0)))
                          for g, grp in enumerate(self.groups)]
+        self._has_jumps = bool(np.any(cols["delta"] > 0))  # delta synapses somewhere
         const = dict(cols, p_spike=p_spike, p_start=p_start, p_stop=p_stop,
                      row_ptr=row_ptr, syn_target=target, syn_weight=weight, syn_delay=delay)
         const.update(self._component_columns(offsets, n_cells))
