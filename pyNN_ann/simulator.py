@@ -68,7 +68,7 @@ class State(common.control.BaseState):
                 f"no surrogate is trained at timestep {self.dt:g} ms nor at a divisor of it: "
                 f"pyNN.ann advances the cells by {self.engine_dt:g} ms (surrogates trained "
                 "against a converged reference, docs/results.md) and interpolates recorded "
-                f"signals onto the {self.dt:g}-ms grid; spike times and delays resolve to "
+                f"signals onto the {self.dt:g}-ms grid; delays resolve to "
                 f"{self.engine_dt:g} ms. Shipped steps: `pynn-ann models`.")
         self._min_delay = min_delay
         self.max_delay = max_delay
