@@ -110,3 +110,36 @@ def test_compare_warns_when_neuron_drops_alpha_synapse_input(tmp_path):
     with pytest.warns(RuntimeWarning, match="dropped input spikes"):
         data = capture("neuron", str(script), [])
     assert [p["label"] for p in data["populations"]] == ["cell"]
+
+
+def test_seed_summary_averages_and_counts_seeds():
+    from pyNN_ann.validation.compare import seed_summary
+
+    def row(kl, base):
+        return {"population": "E", "rate_test": 10.0, "rate_ref": 10.0,
+                **{f"kl_{k}": v for k, v in zip(("rate", "cv", "correlation"), kl)},
+                **{f"kl_{k}_baseline": v for k, v in zip(("rate", "cv", "correlation"), base)}}
+
+    per_seed = [[row((0.1, 0.2, 0.3), (0.2, 0.1, 0.3))],
+                [row((0.3, 0.2, 0.5), (0.2, 0.3, 0.1))]]
+    lines = seed_summary(per_seed)
+    assert "## Over 2 seeds" in lines
+    mean_row = [line for line in lines if line.startswith("| E |")][0]
+    assert "0.2 (0.2)" in mean_row and "0.4 (0.2)" in mean_row  # rate, corr means
+    assert mean_row.endswith("| 1 of 2 / 1 of 2 / 1 of 2 |")  # ties count as met
+
+
+def test_compare_cache_reuses_identical_runs(tmp_path, monkeypatch):
+    from pyNN_ann.validation import compare
+    calls = []
+    monkeypatch.setattr(compare, "capture",
+                        lambda *a, **kw: calls.append((a, kw)) or {"run": len(calls)})
+    script = tmp_path / "net.py"
+    script.write_text("print('hello')\n")
+    first = compare.cached_capture(str(tmp_path / "c"), "ann", str(script), ["A"])
+    again = compare.cached_capture(str(tmp_path / "c"), "ann", str(script), ["A"])
+    other = compare.cached_capture(str(tmp_path / "c"), "ann", str(script), ["A"],
+                                   setup_options=["spike_precision=on_grid"])
+    assert first == again == {"run": 1} and other == {"run": 2} and len(calls) == 2
+    script.write_text("print('changed')\n")  # the script's text is part of the key
+    assert compare.cached_capture(str(tmp_path / "c"), "ann", str(script), ["A"]) == {"run": 3}

@@ -13,7 +13,10 @@ Without a seed option, the second reference run shifts every seed the script giv
 reference runs, e.g. a converged pyNN.neuron; ``--option`` those of the tested run
 (e.g. ``spike_precision=on_grid``). ``--cache DIR`` keeps every run's capture, keyed by
 simulator, script, arguments, seed shift and options, so that comparing other
-settings against the same reference reruns only what changed.
+settings against the same reference reruns only what changed. ``--seeds N`` repeats the
+whole comparison for N seeds (tested and reference runs with the same seeds, the
+baseline with others) and adds the per-seed rows and their mean: networks are chaotic,
+and one pair of runs is a noisy judge.
 """
 
 import argparse
@@ -110,7 +113,37 @@ def _fmt(x):
     return "–" if x is None or not np.isfinite(x) else f"{x:.3g}"
 
 
-def write_report(rows, test, reference, output, command):
+def seed_summary(per_seed):
+    """Markdown lines: each seed's KLs and baselines, then their means and how often
+    KL(test||ref) <= KL(ref||ref') held."""
+    keys = ("rate", "cv", "correlation")
+    lines = ["", f"## Over {len(per_seed)} seeds", "",
+             "| seed | population | rate (Hz) | reference rate (Hz) | KL rate / CV / corr "
+             "| baseline |", "|---|---|---|---|---|---|"]
+    for k, rows in enumerate(per_seed):
+        for r in rows:
+            lines.append(f"| {k} | {r['population']} | {r['rate_test']:.2f} | "
+                         f"{r['rate_ref']:.2f} | "
+                         + " / ".join(_fmt(r[f"kl_{x}"]) for x in keys) + " | "
+                         + " / ".join(_fmt(r.get(f"kl_{x}_baseline")) for x in keys) + " |")
+    lines += ["", "| population | mean KL rate (baseline) | mean KL CV (baseline) "
+              "| mean KL corr (baseline) | seeds where KL <= baseline (rate / CV / corr) |",
+              "|---|---|---|---|---|"]
+    for label in [r["population"] for r in per_seed[0]]:
+        mine = [r for rows in per_seed for r in rows if r["population"] == label]
+        cells = []
+        for x in keys:
+            kl = np.mean([r[f"kl_{x}"] for r in mine])
+            base = np.mean([r.get(f"kl_{x}_baseline", np.nan) for r in mine])
+            cells.append(f"{_fmt(kl)} ({_fmt(base)})")
+        met = [sum(r[f"kl_{x}"] <= r.get(f"kl_{x}_baseline", -np.inf) for r in mine)
+               for x in keys]
+        lines.append(f"| {label} | " + " | ".join(cells) + " | "
+                     + " / ".join(f"{m} of {len(mine)}" for m in met) + " |")
+    return lines
+
+
+def write_report(rows, test, reference, output, command, per_seed=None):
     os.makedirs(output, exist_ok=True)
     lines = [f"# {os.path.basename(test['script'])}: pyNN.{test['simulator']} vs "
              f"pyNN.{reference['simulator']}", "", f"    {command}", "",
@@ -129,6 +162,8 @@ def write_report(rows, test, reference, output, command):
               "baseline columns compare a second reference run with another seed."]
     _plot(rows, test, reference, os.path.join(output, "distributions.png"))
     lines += ["", "![distributions](distributions.png)"]
+    if per_seed:
+        lines += seed_summary(per_seed)
     with open(os.path.join(output, "compare.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     return "\n".join(lines)
@@ -173,6 +208,8 @@ def main(argv=None):
                    help="setup() option of the tested run (e.g. spike_precision=on_grid)")
     p.add_argument("--cache", default=None,
                    help="directory keeping the runs' captures (reused when identical)")
+    p.add_argument("--seeds", type=int, default=1,
+                   help="repeat the comparison for this many seeds (needs --repeat)")
     p.add_argument("--seed-option", default=None,
                    help='how the script takes a seed, e.g. "--seed {seed}"')
     p.add_argument("--output", default="compare_report")
@@ -187,20 +224,35 @@ def main(argv=None):
         ensure_neuron_mechanisms()
     seeded = (lambda s: script_args + args.seed_option.format(seed=s).split()) \
         if args.seed_option else (lambda s: script_args)
-    test = cached_capture(args.cache, args.simulator, args.script, seeded(1), args.timeout,
-                          setup_options=args.option)
-    ref_options = args.reference_option
-    reference = cached_capture(args.cache, args.reference, args.script, seeded(1),
-                               args.timeout, setup_options=ref_options)
-    baseline = None
-    if args.repeat:
-        baseline = cached_capture(args.cache, args.reference, args.script, seeded(2),
-                                  args.timeout, reseed=0 if args.seed_option else args.reseed,
-                                  setup_options=ref_options)
-    rows = compare_captures(test, reference, baseline)
-    print(write_report(rows, test, reference, args.output, command))
+    if args.seeds > 1 and not args.repeat:
+        p.error("--seeds needs --repeat (each seed's baseline)")
+    per_seed = []
+    for k in range(args.seeds):
+        # seed k: the script's seed option 1 + 2k (baseline 2 + 2k), or every seed
+        # shifted by k * reseed (baseline: half a reseed further; one seed: a reseed)
+        shift = 0 if args.seed_option else k * args.reseed
+        base_shift = 0 if args.seed_option else (
+            args.reseed if args.seeds == 1 else shift + args.reseed // 2)
+        test = cached_capture(args.cache, args.simulator, args.script, seeded(1 + 2 * k),
+                              args.timeout, reseed=shift, setup_options=args.option)
+        reference = cached_capture(args.cache, args.reference, args.script,
+                                   seeded(1 + 2 * k), args.timeout, reseed=shift,
+                                   setup_options=args.reference_option)
+        baseline = None
+        if args.repeat:
+            baseline = cached_capture(args.cache, args.reference, args.script,
+                                      seeded(2 + 2 * k), args.timeout, reseed=base_shift,
+                                      setup_options=args.reference_option)
+        rows = compare_captures(test, reference, baseline)
+        if k == 0:
+            first = (rows, test, reference)
+        per_seed.append(rows)
+    rows, test, reference = first
+    report = write_report(rows, test, reference, args.output, command,
+                          per_seed if args.seeds > 1 else None)
+    print(report)
     print(f"\nreport: {os.path.join(args.output, 'compare.md')}")
-    return rows
+    return per_seed if args.seeds > 1 else rows
 
 
 if __name__ == "__main__":
