@@ -41,7 +41,8 @@ from . import stdp as stdp_rule
 from . import stochastic_synapses as sto
 
 TILE = 512  # synapses gathered per block of spikes
-POISSON_TIMING = 0x504F4953  # the counter_rng stream ("POIS") of the Poisson spikes' times within their step
+#: the counter_rng stream ("POIS") of the Poisson spikes' times within their step
+POISSON_TIMING = 0x504F4953
 INDEX = B.INDEX
 _OPS = SimpleNamespace(exp=ops.exp, where=ops.where, abs=ops.abs, pow=ops.power,
                        clip=ops.clip, zeros_like=ops.zeros_like,
