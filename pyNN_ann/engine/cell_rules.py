@@ -22,8 +22,9 @@ to the whole cell vector at once (unused rules have neutral constants):
 * ``reset`` 1: on crossing ``threshold`` v is set to ``v_reset`` and held there
   for ``tau_refrac`` ms (integrate-and-fire). The clamp is timed from the crossing
   time within the step (linear interpolation) and released within a step, so that
-  refractory periods do not round to the grid; spikes are reported at the grid
-  point that ends the step. ``reset`` 0: a spike is an upward
+  refractory periods do not round to the grid; spikes are reported at that
+  crossing time (with ``spike_precision="on_grid"``: at the grid point that ends the
+  step; see ``loop``). ``reset`` 0: a spike is an upward
   crossing of ``threshold`` and v is left to the surrogate (Hodgkin-Huxley).
 * spike-triggered conductances g_s, g_r (nS): jump by q_sfa, q_rr at each spike,
   decay with tau_sfa, tau_rr.
