@@ -117,10 +117,22 @@ def test_poisson_spikes_lie_anywhere_within_their_steps():
     sim.end()
     expected = 20 * 200.0 * 1.0
     assert abs(len(times) - expected) < 5 * np.sqrt(expected)
-    assert times.min() > 5.0 - DT and times.max() <= 1005.0
+    assert times.min() >= 5.0 and times.max() < 1005.0  # within [start, start + duration)
     within = times / DT - np.floor(times / DT)  # position within the step
     assert abs(within.mean() - 0.5) < 0.03
     assert np.histogram(within, bins=4, range=(0, 1))[0].min() > 0.2 * len(times)
+
+
+def test_poisson_sources_off_the_grid_keep_start_and_stop_between_grid_points():
+    sim = _setup("off_grid")
+    src = sim.Population(200, sim.SpikeSourcePoisson(rate=2000.0, start=3.03, duration=2.0))
+    src.record("spikes")
+    sim.run(10.0)
+    times = np.concatenate([st.magnitude for st in src.get_data().segments[0].spiketrains])
+    sim.end()
+    assert times.min() >= 3.03 and times.max() < 5.03
+    expected = 200 * 2000.0 * 2.0 / 1000.0  # the partial first and last steps included
+    assert abs(len(times) - expected) < 5 * np.sqrt(expected)
 
 
 def test_voltage_jumps_land_on_the_nearest_grid_point():

@@ -277,8 +277,14 @@ class ChunkRunner:
         steps each lies before t_{k1} (Poisson: uniform within the step)."""
         index = ops.arange(self.n_poisson, dtype="int32")
         u = counter_rng.uniform(self.seed, k1, index)
-        poisson = (u < const["p_spike"]) & (k1 >= const["p_start"]) & (k1 < const["p_stop"])
         within = counter_rng.uniform(self.seed, k1, index, stream=POISSON_TIMING)
+        if self.precise:  # a spike at k1 - within (steps) must lie in [start, stop)
+            d0, d1 = k1 - const["p_start"], k1 - const["p_stop"]
+            on = (((d0 >= 1) | ((d0 == 0) & (within <= const["p_start_after"])))
+                  & ((d1 <= -1) | ((d1 == 0) & (within > const["p_stop_after"]))))
+        else:  # at k1: start <= t_k1 < stop
+            on = (k1 >= const["p_start"]) & (k1 < const["p_stop"])
+        poisson = (u < const["p_spike"]) & on
         hits = B.scatter_new(events, ops.ones(ops.shape(events), "int32"), self.n_array + 1)
         # (the host lists a source at most once per step: ``Engine._array_events``)
         when = B.scatter_new(events, -shifts, self.n_array + 1)

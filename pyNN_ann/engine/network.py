@@ -662,6 +662,9 @@ class Engine:
         p_spike = np.zeros(n_poisson, np.float32)
         p_start = np.zeros(n_poisson, np.int64)
         p_stop = np.zeros(n_poisson, np.int64)
+        # how far (in steps) the grid points p_start, p_stop lie after start, stop
+        p_start_after = np.zeros(n_poisson, np.float32)
+        p_stop_after = np.zeros(n_poisson, np.float32)
         a_steps, a_index, a_shift = [], [], []
         for gid, group in enumerate(self.groups):
             off = offsets[gid]
@@ -680,8 +683,10 @@ class Engine:
                 sl = slice(off - n_cells, off - n_cells + group.size)
                 p = group.parameters
                 p_spike[sl] = np.minimum(p["rate"] * self.dt / 1000.0, 1.0)
-                p_start[sl] = np.ceil(p["start"] / self.dt - 1e-9)
-                p_stop[sl] = np.ceil((p["start"] + p["duration"]) / self.dt - 1e-9)
+                for steps, after, t in ((p_start, p_start_after, p["start"]),
+                                        (p_stop, p_stop_after, p["start"] + p["duration"])):
+                    steps[sl] = np.ceil(t / self.dt - 1e-9)
+                    after[sl] = np.clip(steps[sl] - t / self.dt, 0.0, 1.0 - 1e-6)
             else:
                 for i, times in enumerate(group.spike_times):
                     steps = np.round(times / self.dt).astype(np.int64)
@@ -707,6 +712,7 @@ class Engine:
                          for g, grp in enumerate(self.groups)]
         self._has_jumps = bool(np.any(cols["delta"] > 0))  # delta synapses somewhere
         const = dict(cols, p_spike=p_spike, p_start=p_start, p_stop=p_stop,
+                     p_start_after=p_start_after, p_stop_after=p_stop_after,
                      row_ptr=row_ptr, syn_target=target, syn_weight=weight, syn_delay=delay)
         const.update(self._component_columns(offsets, n_cells))
         const = {k: B.constant(v) for k, v in const.items()}
