@@ -155,3 +155,17 @@ def test_unknown_spike_precision_is_refused():
     import pyNN_ann
     with pytest.raises(InvalidParameterValueError, match="off_grid"):
         pyNN_ann.setup(timestep=DT, spike_precision="exact")
+
+
+def test_a_poisson_source_denser_than_one_spike_per_step_is_reported():
+    """At most one spike per source and step: a rate beyond 1 / dt would silently lose
+    spikes (PyNN's brunel.py drives each cell at 20 kHz), so pyNN.ann says so."""
+    from pyNN_ann.surrogates.registry import InputRangeWarning
+    sim = _setup("off_grid")
+    src = sim.Population(2, sim.SpikeSourcePoisson(rate=20000.0))
+    src.record("spikes")
+    with pytest.warns(InputRangeWarning, match=r"20000 Hz.*50 % of its spikes"):
+        sim.run(5.0)
+    n = sum(len(st) for st in src.get_data().segments[0].spiketrains)
+    sim.end()
+    assert n <= 2 * 50  # what it says: one per step at most

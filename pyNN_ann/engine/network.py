@@ -105,6 +105,7 @@ class Engine:
         self._stdp_info = self._stdp_key = None
         self._sto_info = self._sto_key = None
         self._cells = {}  # celltype -> Surrogate, keras cell
+        self._dense_warned = {}  # gid -> rate of the last dense-Poisson warning
         self.current_sources = []  # dicts: kind, params, targets [(gid, index)], record
 
     # ------------------------------------------------------------------ building
@@ -656,6 +657,20 @@ class Engine:
             self._layout_key = key
         return const, models
 
+    def _warn_dense_poisson(self, gid, rate):
+        """A Poisson source emits at most one spike per step: warn (once per group and
+        rate) where that loses spikes, i.e. where rate x dt exceeds one."""
+        top = float(np.max(rate, initial=0.0))
+        per_step = top * self.dt / 1000.0
+        if per_step > 1.0 and self._dense_warned.get(gid) != top:
+            self._dense_warned[gid] = top
+            registry._warn_user(
+                f"SpikeSourcePoisson rate {top:g} Hz is {per_step:.2g} spikes per "
+                f"{self.dt:g}-ms step on average; pyNN.ann emits at most one spike per "
+                f"source and step, so this source delivers only {100 / per_step:.0f} % "
+                f"of its spikes. Use a smaller timestep (at most {1000.0 / top:.3g} ms) "
+                "or split the source into several Poisson sources of lower rate.")
+
     def _constants(self, offsets, models, n_cells, n_poisson, n_array):
         cols = {k: np.full(n_cells, cell_rules.neutral(k), np.float32)
                 for k in cell_rules.columns(self._channels)}
@@ -683,6 +698,7 @@ class Engine:
                 sl = slice(off - n_cells, off - n_cells + group.size)
                 p = group.parameters
                 p_spike[sl] = np.minimum(p["rate"] * self.dt / 1000.0, 1.0)
+                self._warn_dense_poisson(gid, p["rate"])
                 for steps, after, t in ((p_start, p_start_after, p["start"]),
                                         (p_stop, p_stop_after, p["start"] + p["duration"])):
                     steps[sl] = np.ceil(t / self.dt - 1e-9)
