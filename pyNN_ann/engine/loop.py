@@ -34,15 +34,13 @@ from keras import ops
 
 from ..surrogates import hh_channels, if_family, izhikevich
 from . import backend as B
-from . import cell_rules, counter_rng
+from . import cell_rules, poisson
 from . import escape_noise
 from . import short_term_plasticity as stp
 from . import stdp as stdp_rule
 from . import stochastic_synapses as sto
 
 TILE = 512  # synapses gathered per block of spikes
-#: the counter_rng stream ("POIS") of the Poisson spikes' times within their step
-POISSON_TIMING = 0x504F4953
 INDEX = B.INDEX
 _OPS = SimpleNamespace(exp=ops.exp, where=ops.where, abs=ops.abs, pow=ops.power,
                        clip=ops.clip, zeros_like=ops.zeros_like,
@@ -77,8 +75,10 @@ class ChunkRunner:
 
     def __init__(self, models, n_cells, n_poisson, n_array, ring_slots, signals,
                  spike_index, seed, senders, injected=(), dt=0.1, plastic=False, stdp=None,
-                 stochastic=None, escape=None, channels=2, precise=True, jumps=True):
+                 stochastic=None, escape=None, channels=2, precise=True, jumps=True,
+                 poisson_terms=1):
         self.models = models
+        self.poisson_terms = int(poisson_terms)  # most spikes per Poisson source and step
         self.precise = bool(precise)  # spikes off the grid (spike_precision)
         self.jumps = bool(jumps)  # whether some cells' synapses are voltage jumps
         self.channels = int(channels)
@@ -273,22 +273,20 @@ class ChunkRunner:
         return state, spikes, shift
 
     def _sources(self, k1, const, events, shifts):
-        """Spikes of the Poisson and array sources in step k1 - 1 -> k1, and how many
-        steps each lies before t_{k1} (Poisson: uniform within the step)."""
+        """Spikes of the Poisson and array sources in step k1 - 1 -> k1: whether each
+        spiked, how many spikes (Poisson sources may emit several, ``poisson``) and
+        their mean position before t_{k1} (steps)."""
         index = ops.arange(self.n_poisson, dtype="int32")
-        u = counter_rng.uniform(self.seed, k1, index)
-        within = counter_rng.uniform(self.seed, k1, index, stream=POISSON_TIMING)
-        if self.precise:  # a spike at k1 - within (steps) must lie in [start, stop)
-            d0, d1 = k1 - const["p_start"], k1 - const["p_stop"]
-            on = (((d0 >= 1) | ((d0 == 0) & (within <= const["p_start_after"])))
-                  & ((d1 <= -1) | ((d1 == 0) & (within > const["p_stop_after"]))))
-        else:  # at k1: start <= t_k1 < stop
-            on = (k1 >= const["p_start"]) & (k1 < const["p_stop"])
-        poisson = (u < const["p_spike"]) & on
+        count, position, _, _ = poisson.step(
+            self.seed, k1, index, const["p_lambda"], const["p_start"],
+            const["p_start_after"], const["p_stop"], const["p_stop_after"],
+            self.poisson_terms, self.precise)
         hits = B.scatter_new(events, ops.ones(ops.shape(events), "int32"), self.n_array + 1)
         # (the host lists a source at most once per step: ``Engine._array_events``)
         when = B.scatter_new(events, -shifts, self.n_array + 1)
-        return poisson, hits[:self.n_array] > 0, ops.concatenate([within, -when[:self.n_array]], 0)
+        mean = position / ops.maximum(count, 1.0)
+        return (count > 0, hits[:self.n_array] > 0, count,
+                ops.concatenate([mean, -when[:self.n_array]], 0))
 
     def _tiles(self, active, row_ptr, fan, body, carry):
         """``carry = body(pos, mask, rows, carry)`` for the rows where ``active``: the
@@ -319,13 +317,17 @@ class ChunkRunner:
                                 (ops.convert_to_tensor(0, "int32"), carry))
         return carry
 
-    def _transmit(self, ring, syn_state, k1, spikes, shift, jumps, const, start, stop,
-                  fan):
+    def _transmit(self, ring, syn_state, k1, spikes, shift, many, jumps, const, start,
+                  stop, fan):
         """Add the weights of the synapses of neurons start..stop that spiked (``shift``:
-        steps before t_{k1}; ``jumps``: targets whose arrivals are voltage jumps); with
-        short-term plasticity, the effective weights and the synapses' new state."""
+        their mean position before t_{k1}, steps; ``many``: None or their number of
+        spikes; ``jumps``: targets whose arrivals are voltage jumps); with short-term
+        plasticity, the effective weights and the synapses' new state (several
+        spikes of one Poisson source in one step count as one event of that many
+        times the weight)."""
         width = self.channels * self.n_cells
         shift = shift[start:stop]
+        many = None if many is None else many[start:stop]
 
         def send(syn, mask, rows, carry):
             ring, syn_state = carry
@@ -338,6 +340,8 @@ class ChunkRunner:
                 weight, syn_state = self._stochastic_weights(weight, syn, mask, k1, delay,
                                                              syn_state, const)
             target = B.gather(const["syn_target"], syn)
+            if many is not None:
+                weight = weight * B.gather(many, rows)[:, None]
             if not self.precise:
                 where = ((k1 + delay) % self.slots) * width + target
                 return B.scatter_add(ring, where, weight), syn_state
@@ -458,15 +462,20 @@ class ChunkRunner:
                                           [half + start])
             state, cell_spikes, cell_shift = self._advance_cells(k, state, arrivals, const,
                                                                  injection[i])
-            poisson, arrays, source_shift = self._sources(k1, const, events[i], shifts[i])
-            spikes = ops.concatenate([cell_spikes, poisson, arrays], 0)
+            poisson_spikes, arrays, count, source_shift = self._sources(
+                k1, const, events[i], shifts[i])
+            spikes = ops.concatenate([cell_spikes, poisson_spikes, arrays], 0)
             shift = ops.where(spikes, ops.concatenate([cell_shift, source_shift], 0), 0.0)
             if not self.precise:
                 shift = ops.zeros_like(shift)
+            many = None  # spikes per neuron and step (Poisson sources may emit several)
+            if self.poisson_terms > 1:
+                many = ops.concatenate([ops.ones_like(cell_shift), count,
+                                        ops.ones((self.n_array,), "float32")], 0)
             syn_state = state.get("stp", {})
             for start, stop, fan in self.senders:
-                ring, syn_state = self._transmit(ring, syn_state, k1, spikes, shift, jumps,
-                                                 const, start, stop, fan)
+                ring, syn_state = self._transmit(ring, syn_state, k1, spikes, shift, many,
+                                                 jumps, const, start, stop, fan)
             if self.plastic or self.stochastic:
                 state = dict(state, stp=syn_state)
             if self.stdp is not None:
@@ -490,7 +499,8 @@ class ChunkRunner:
                 new_buffers.append(B.dynamic_update_slice(
                     buf, B.gather(values[var], idx)[None, :], [row, 0]))
             if len(self.spike_index):
-                code = ops.where(spikes, 1.0 + shift, 0.0)
+                # 1 + shift; Poisson sources: count + shift (``Engine._collect``)
+                code = ops.where(spikes, (1.0 if many is None else many) + shift, 0.0)
                 spike_buffer = B.dynamic_update_slice(
                     spike_buffer, B.gather(code, self.spike_index)[None, :], [i, 0])
             return i + 1, state, ring, history, new_buffers, spike_buffer

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from ..surrogates import if_family, izhikevich, registry
 from . import backend as B
-from . import cell_rules, currents, renewal, stdp, stdp_tables
+from . import cell_rules, currents, poisson, renewal, stdp, stdp_tables
 from . import short_term_plasticity as stp
 from . import stochastic_synapses as sto
 from .connectivity import SynapseTable
@@ -626,7 +626,7 @@ class Engine:
         key = (tuple(models), n_cells, n_poisson, n_array, slots, tuple(self._senders),
                self._plastic, self._stdp_key, self._sto_key, tuple(injected),
                tuple((v, tuple(i), e) for v, i, e in signals), tuple(spike_index),
-               self._escape, self._channels, self._has_jumps)
+               self._escape, self._channels, self._has_jumps, self._poisson_terms)
         if key != self._layout_key:
             old_ring = old_history = None
             if self._runner is not None and self._layout_key[:5] == key[:5]:
@@ -642,7 +642,8 @@ class Engine:
                                        stochastic=self._sto_info, escape=self._escape,
                                        channels=self._channels,
                                        precise=self.spike_precision == "off_grid",
-                                       jumps=self._has_jumps)
+                                       jumps=self._has_jumps,
+                                       poisson_terms=self._poisson_terms)
             dropped = old_ring is None
             history = self._runner.history
             if old_history is not None and history is not None \
@@ -658,23 +659,23 @@ class Engine:
         return const, models
 
     def _warn_dense_poisson(self, gid, rate):
-        """A Poisson source emits at most one spike per step: warn (once per group and
-        rate) where that loses spikes, i.e. where rate x dt exceeds one."""
+        """A Poisson source emits at most ``poisson.MAX_TERMS`` spikes per step: warn
+        (once per group and rate) where that loses spikes."""
         top = float(np.max(rate, initial=0.0))
         per_step = top * self.dt / 1000.0
-        if per_step > 1.0 and self._dense_warned.get(gid) != top:
+        if poisson.terms_for(per_step) >= poisson.MAX_TERMS \
+                and self._dense_warned.get(gid) != top:
             self._dense_warned[gid] = top
             registry._warn_user(
-                f"SpikeSourcePoisson rate {top:g} Hz is {per_step:.2g} spikes per "
-                f"{self.dt:g}-ms step on average; pyNN.ann emits at most one spike per "
-                f"source and step, so this source delivers only {100 / per_step:.0f} % "
-                f"of its spikes. Use a smaller timestep (at most {1000.0 / top:.3g} ms) "
-                "or split the source into several Poisson sources of lower rate.")
+                f"SpikeSourcePoisson rate {top:g} Hz is {per_step:.3g} spikes per "
+                f"{self.dt:g}-ms step on average; pyNN.ann emits at most "
+                f"{poisson.MAX_TERMS} spikes per source and step, so some are lost. Use "
+                "a smaller timestep or split the source into several of lower rate.")
 
     def _constants(self, offsets, models, n_cells, n_poisson, n_array):
         cols = {k: np.full(n_cells, cell_rules.neutral(k), np.float32)
                 for k in cell_rules.columns(self._channels)}
-        p_spike = np.zeros(n_poisson, np.float32)
+        p_lambda = np.zeros(n_poisson, np.float32)  # mean spikes per step
         p_start = np.zeros(n_poisson, np.int64)
         p_stop = np.zeros(n_poisson, np.int64)
         # how far (in steps) the grid points p_start, p_stop lie after start, stop
@@ -697,7 +698,7 @@ class Engine:
             elif group.kind == "poisson":
                 sl = slice(off - n_cells, off - n_cells + group.size)
                 p = group.parameters
-                p_spike[sl] = np.minimum(p["rate"] * self.dt / 1000.0, 1.0)
+                p_lambda[sl] = p["rate"] * self.dt / 1000.0
                 self._warn_dense_poisson(gid, p["rate"])
                 for steps, after, t in ((p_start, p_start_after, p["start"]),
                                         (p_stop, p_stop_after, p["start"] + p["duration"])):
@@ -727,7 +728,10 @@ class Engine:
                           int(fanout[offsets[g]:offsets[g] + grp.size].max(initial=0)))
                          for g, grp in enumerate(self.groups)]
         self._has_jumps = bool(np.any(cols["delta"] > 0))  # delta synapses somewhere
-        const = dict(cols, p_spike=p_spike, p_start=p_start, p_stop=p_stop,
+        self._poisson_terms = poisson.terms_for(p_lambda)
+        self._poisson_host = dict(p_lambda=p_lambda, p_start=p_start, p_stop=p_stop,
+                                  p_start_after=p_start_after, p_stop_after=p_stop_after)
+        const = dict(cols, p_lambda=p_lambda, p_start=p_start, p_stop=p_stop,
                      p_start_after=p_start_after, p_stop_after=p_stop_after,
                      row_ptr=row_ptr, syn_target=target, syn_weight=weight, syn_delay=delay)
         const.update(self._component_columns(offsets, n_cells))
@@ -1034,5 +1038,22 @@ class Engine:
         spikes = B.to_numpy(spikes)
         col = 0
         for gid, buf in sorted(self.spikes.items()):
-            buf.append(k0 + 1, spikes[:, col:col + len(buf.index)])
+            mine = spikes[:, col:col + len(buf.index)]
+            if self.groups[gid].kind == "poisson":
+                self._collect_poisson(gid, buf, k0 + 1, mine)
+            else:
+                buf.append(k0 + 1, mine)
             col += len(buf.index)
+
+    def _collect_poisson(self, gid, buf, step_of_first, codes):
+        """Recorded Poisson events (count + mean position) back into spike times: the
+        host draws the same numbers as the loop (``poisson.recorded_times``)."""
+        rows, cols = np.nonzero(codes)
+        source = self._offsets[gid] - self._runner.n_cells + buf.index[cols]
+        host = {k: v[source] for k, v in self._poisson_host.items()}
+        event, times = poisson.recorded_times(
+            self.seed, rows + step_of_first, source, host["p_lambda"], host["p_start"],
+            host["p_start_after"], host["p_stop"], host["p_stop_after"],
+            self._poisson_terms, self.spike_precision == "off_grid", self.dt)
+        steps = rows[event] + step_of_first
+        buf.add(steps, cols[event], steps - times / self.dt)

@@ -49,12 +49,20 @@ class SpikeBuffer:
             self.steps.append(np.stack([rows + step_of_first, cols], axis=1))
             self.shifts.append(spike_matrix[rows, cols].astype(np.float64) - 1.0)
 
+    def add(self, steps, positions, shifts):
+        """Spikes given one by one: grid step, position in ``index``, shift (steps)."""
+        if len(steps):
+            self.steps.append(np.stack([np.asarray(steps, np.int64),
+                                        np.asarray(positions, np.int64)], axis=1))
+            self.shifts.append(np.asarray(shifts, np.float64))
+
     def times(self, dt):
         """{cell index: sorted spike times (ms)}."""
         pairs = (np.concatenate(self.steps) if self.steps else np.zeros((0, 2), np.int64))
         shifts = np.concatenate(self.shifts) if self.shifts else np.zeros(0)
-        order = np.lexsort((pairs[:, 0], pairs[:, 1]))
-        pairs, times = pairs[order], (pairs[order, 0] - shifts[order]) * dt
+        exact = pairs[:, 0] - shifts  # in steps
+        order = np.lexsort((exact, pairs[:, 1]))
+        pairs, times = pairs[order], exact[order] * dt
         bounds = np.searchsorted(pairs[:, 1], np.arange(len(self.index) + 1))
         return {int(idx): times[bounds[pos]:bounds[pos + 1]]
                 for pos, idx in enumerate(self.index)}
