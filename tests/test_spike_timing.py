@@ -187,3 +187,21 @@ def test_a_poisson_source_beyond_what_a_step_can_hold_is_reported():
     with pytest.warns(InputRangeWarning, match=r"600000 Hz.*some are lost"):
         sim.run(1.0)
     sim.end()
+
+
+def test_poisson_counts_per_step_have_a_poisson_distribution():
+    """The counts are Poisson (variance = mean, several spikes per step possible), not
+    one Bernoulli draw per step; the host path draws exactly what the loop draws."""
+    from pyNN_ann.engine import poisson
+    steps = np.arange(1, 50001)
+    for lam in (0.1, 2.0):
+        terms = poisson.terms_for(lam)
+        ones = np.ones(len(steps))
+        count, _, _, emitted = poisson.step(
+            7, steps, np.zeros(len(steps), np.int64), np.float32(lam) * ones.astype(np.float32),
+            0 * ones, 0 * ones, 1e9 * ones, 0 * ones, terms, True)
+        count = np.asarray(count)
+        assert count.mean() == pytest.approx(lam, rel=0.03)
+        assert count.var() == pytest.approx(lam, rel=0.05)
+        assert np.array_equal(count, np.asarray(emitted).sum(axis=1))
+    assert poisson.terms_for(0.1) < poisson.terms_for(2.0) <= poisson.MAX_TERMS
