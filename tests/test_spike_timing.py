@@ -108,13 +108,19 @@ def test_a_cell_spike_arrives_at_its_time_plus_the_delay():
                                atol=2e-5)
 
 
-def test_poisson_spikes_lie_anywhere_within_their_steps():
+def _poisson_times(size, run, **parameters):
+    """All spike times of ``size`` recorded off-grid Poisson sources over ``run`` ms."""
     sim = _setup("off_grid")
-    src = sim.Population(20, sim.SpikeSourcePoisson(rate=200.0, start=5.0, duration=1000.0))
+    src = sim.Population(size, sim.SpikeSourcePoisson(**parameters))
     src.record("spikes")
-    sim.run(1100.0)
+    sim.run(run)
     times = np.concatenate([st.magnitude for st in src.get_data().segments[0].spiketrains])
     sim.end()
+    return times
+
+
+def test_poisson_spikes_lie_anywhere_within_their_steps():
+    times = _poisson_times(20, 1100.0, rate=200.0, start=5.0, duration=1000.0)
     expected = 20 * 200.0 * 1.0
     assert abs(len(times) - expected) < 5 * np.sqrt(expected)
     assert times.min() >= 5.0 and times.max() < 1005.0  # within [start, start + duration)
@@ -124,12 +130,7 @@ def test_poisson_spikes_lie_anywhere_within_their_steps():
 
 
 def test_poisson_sources_off_the_grid_keep_start_and_stop_between_grid_points():
-    sim = _setup("off_grid")
-    src = sim.Population(200, sim.SpikeSourcePoisson(rate=2000.0, start=3.03, duration=2.0))
-    src.record("spikes")
-    sim.run(10.0)
-    times = np.concatenate([st.magnitude for st in src.get_data().segments[0].spiketrains])
-    sim.end()
+    times = _poisson_times(200, 10.0, rate=2000.0, start=3.03, duration=2.0)
     assert times.min() >= 3.03 and times.max() < 5.03
     expected = 200 * 2000.0 * 2.0 / 1000.0  # the partial first and last steps included
     assert abs(len(times) - expected) < 5 * np.sqrt(expected)

@@ -449,7 +449,7 @@ class ChunkRunner:
         half = self.slots * width  # offset of the ring's second half (``reset_ring``)
         first_sample = [k0 // every + 1 for _, _, every in self.signals]
         # targets whose synapses are voltage jumps: arrivals are not split
-        jumps = ops.tile(const["delta"] > 0, [self.channels])
+        jumps = ops.tile(const["delta"] > 0, [self.channels]) if self.jumps else None
 
         def body(i, state, ring, history, buffers, spike_buffer):
             k = k0 + _index(i)

@@ -1047,13 +1047,12 @@ class Engine:
 
     def _collect_poisson(self, gid, buf, step_of_first, codes):
         """Recorded Poisson events (count + mean position) back into spike times: the
-        host draws the same numbers as the loop (``poisson.recorded_times``)."""
+        host draws the same numbers as the loop (``poisson.recorded_positions``)."""
         rows, cols = np.nonzero(codes)
         source = self._offsets[gid] - self._runner.n_cells + buf.index[cols]
         host = {k: v[source] for k, v in self._poisson_host.items()}
-        event, times = poisson.recorded_times(
+        event, positions = poisson.recorded_positions(
             self.seed, rows + step_of_first, source, host["p_lambda"], host["p_start"],
             host["p_start_after"], host["p_stop"], host["p_stop_after"],
-            self._poisson_terms, self.spike_precision == "off_grid", self.dt)
-        steps = rows[event] + step_of_first
-        buf.add(steps, cols[event], steps - times / self.dt)
+            self._poisson_terms, self.spike_precision == "off_grid")
+        buf.add(rows[event] + step_of_first, cols[event], positions)

@@ -7,7 +7,7 @@ beyond which the probability is negligible). Spike j lies ``u_j`` steps before t
 u_j uniform in [0, 1) (off the grid; on the grid all lie at t_k1), and counts only if
 it falls within [start, start + duration). Every number comes from ``counter_rng``
 keyed by (seed, k1, source, stream), so the loop and the host (which turns recorded
-counts back into spike times) draw the same ones; the functions take ``keras.ops``
+counts back into spikes) draw the same ones; the functions take ``keras.ops``
 tensors or NumPy arrays alike.
 """
 
@@ -72,11 +72,11 @@ def step(seed, k1, index, lam, start, start_after, stop, stop_after, terms, prec
     return ops.sum(on, axis=1), ops.sum(on * positions, axis=1), positions, emitted
 
 
-def recorded_times(seed, steps, index, lam, start, start_after, stop, stop_after, terms,
-                   precise, dt):
-    """Host: the spike times (ms) of recorded source events (``steps``: k1 of each,
-    ``index``: the source, the other columns per event), each event giving as many
-    times as it emitted spikes. Returns (event of each time, times)."""
+def recorded_positions(seed, steps, index, lam, start, start_after, stop, stop_after,
+                       terms, precise):
+    """Host: the spikes of recorded source events (``steps``: k1 of each, ``index``:
+    the source, the other columns per event), as many per event as it emitted.
+    Returns (event of each spike, its position before t_k1 in steps)."""
     if not len(steps):
         return np.zeros(0, np.int64), np.zeros(0)
     _, _, positions, emitted = step(
@@ -85,4 +85,4 @@ def recorded_times(seed, steps, index, lam, start, start_after, stop, stop_after
         np.asarray(stop), np.asarray(stop_after), terms, precise)
     positions, emitted = np.asarray(positions), np.asarray(emitted)
     event, j = np.nonzero(emitted)
-    return event, (np.asarray(steps)[event] - positions[event, j].astype(np.float64)) * dt
+    return event, positions[event, j].astype(np.float64)
