@@ -108,6 +108,29 @@ def test_a_cell_spike_arrives_at_its_time_plus_the_delay():
                                atol=2e-5)
 
 
+@pytest.mark.parametrize("precision", ["off_grid", "on_grid"])
+def test_an_array_source_with_two_spikes_in_one_step_delivers_both(precision):
+    """Spikes 0.03 ms apart (one step at dt 0.1) from one source act as from two
+    sources, and both are recorded at their given times."""
+    sim = _setup(precision)
+    times = [10.02, 10.05]
+    one = sim.Population(1, sim.SpikeSourceArray(spike_times=times))
+    two = sim.Population(2, sim.SpikeSourceArray(spike_times=[[t] for t in times]))
+    post = sim.Population(2, sim.IF_cond_exp(tau_syn_E=2.0))
+    for src, connector in ((one, sim.FromListConnector([(0, 0)])),
+                           (two, sim.FromListConnector([(0, 1), (1, 1)]))):
+        sim.Projection(src, post, connector, sim.StaticSynapse(weight=0.01, delay=0.5))
+    one.record("spikes")
+    post.record("gsyn_exc")
+    sim.run(20.0)
+    block_one, block_post = one.get_data(), post.get_data()
+    sim.end()
+    np.testing.assert_allclose(block_one.segments[0].spiketrains[0].magnitude, times)
+    g = np.asarray(block_post.segments[0].filter(name="gsyn_exc")[0].magnitude)
+    np.testing.assert_allclose(g[:, 0], g[:, 1], atol=1e-7)
+    assert g[:, 0].max() == pytest.approx(0.02, rel=0.05)  # two arrivals, not one
+
+
 def _poisson_times(size, run, **parameters):
     """All spike times of ``size`` recorded off-grid Poisson sources over ``run`` ms."""
     sim = _setup("off_grid")

@@ -76,9 +76,10 @@ class ChunkRunner:
     def __init__(self, models, n_cells, n_poisson, n_array, ring_slots, signals,
                  spike_index, seed, senders, injected=(), dt=0.1, plastic=False, stdp=None,
                  stochastic=None, escape=None, channels=2, precise=True, jumps=True,
-                 poisson_terms=1):
+                 poisson_terms=1, array_repeats=False):
         self.models = models
         self.poisson_terms = int(poisson_terms)  # most spikes per Poisson source and step
+        self.array_repeats = bool(array_repeats)  # an array source spikes twice in a step
         self.precise = bool(precise)  # spikes off the grid (spike_precision)
         self.jumps = bool(jumps)  # whether some cells' synapses are voltage jumps
         self.channels = int(channels)
@@ -281,12 +282,12 @@ class ChunkRunner:
             self.seed, k1, index, const["p_lambda"], const["p_start"],
             const["p_start_after"], const["p_stop"], const["p_stop_after"],
             self.poisson_terms, self.precise)
-        hits = B.scatter_new(events, ops.ones(ops.shape(events), "int32"), self.n_array + 1)
-        # (the host lists a source at most once per step: ``Engine._array_events``)
-        when = B.scatter_new(events, -shifts, self.n_array + 1)
+        hits = B.scatter_new(events, ops.ones(ops.shape(events), "float32"),
+                             self.n_array + 1)[:self.n_array]
+        when = B.scatter_new(events, shifts, self.n_array + 1)[:self.n_array]
         mean = position / ops.maximum(count, 1.0)
-        return (count > 0, hits[:self.n_array] > 0, count,
-                ops.concatenate([mean, -when[:self.n_array]], 0))
+        return (count > 0, hits > 0, count, hits,
+                ops.concatenate([mean, when / ops.maximum(hits, 1.0)], 0))
 
     def _tiles(self, active, row_ptr, fan, body, carry):
         """``carry = body(pos, mask, rows, carry)`` for the rows where ``active``: the
@@ -323,8 +324,8 @@ class ChunkRunner:
         their mean position before t_{k1}, steps; ``many``: None or their number of
         spikes; ``jumps``: targets whose arrivals are voltage jumps); with short-term
         plasticity, the effective weights and the synapses' new state (several
-        spikes of one Poisson source in one step count as one event of that many
-        times the weight)."""
+        spikes of one source in one step count as one event of that many times the
+        weight)."""
         width = self.channels * self.n_cells
         shift = shift[start:stop]
         many = None if many is None else many[start:stop]
@@ -462,16 +463,19 @@ class ChunkRunner:
                                           [half + start])
             state, cell_spikes, cell_shift = self._advance_cells(k, state, arrivals, const,
                                                                  injection[i])
-            poisson_spikes, arrays, count, source_shift = self._sources(
+            poisson_spikes, arrays, count, hits, source_shift = self._sources(
                 k1, const, events[i], shifts[i])
             spikes = ops.concatenate([cell_spikes, poisson_spikes, arrays], 0)
             shift = ops.where(spikes, ops.concatenate([cell_shift, source_shift], 0), 0.0)
             if not self.precise:
                 shift = ops.zeros_like(shift)
-            many = None  # spikes per neuron and step (Poisson sources may emit several)
-            if self.poisson_terms > 1:
-                many = ops.concatenate([ops.ones_like(cell_shift), count,
-                                        ops.ones((self.n_array,), "float32")], 0)
+            # spikes per neuron and step (Poisson and array sources may have several):
+            # delivered as one event of that many times the weight
+            many = recorded_many = None
+            if self.poisson_terms > 1 or self.array_repeats:
+                many = ops.concatenate([ops.ones_like(cell_shift), count, hits], 0)
+                recorded_many = ops.concatenate([ops.ones_like(cell_shift), count,
+                                                 ops.ones_like(hits)], 0)
             syn_state = state.get("stp", {})
             for start, stop, fan in self.senders:
                 ring, syn_state = self._transmit(ring, syn_state, k1, spikes, shift, many,
@@ -499,8 +503,10 @@ class ChunkRunner:
                 new_buffers.append(B.dynamic_update_slice(
                     buf, B.gather(values[var], idx)[None, :], [row, 0]))
             if len(self.spike_index):
-                # 1 + shift; Poisson sources: count + shift (``Engine._collect``)
-                code = ops.where(spikes, (1.0 if many is None else many) + shift, 0.0)
+                # 1 + shift; Poisson sources: count + shift (``Engine._collect``); array
+                # sources are reported at their given times (``Engine._given_times``)
+                code = ops.where(spikes, (1.0 if many is None else recorded_many) + shift,
+                                 0.0)
                 spike_buffer = B.dynamic_update_slice(
                     spike_buffer, B.gather(code, self.spike_index)[None, :], [i, 0])
             return i + 1, state, ring, history, new_buffers, spike_buffer

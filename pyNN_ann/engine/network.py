@@ -626,7 +626,8 @@ class Engine:
         key = (tuple(models), n_cells, n_poisson, n_array, slots, tuple(self._senders),
                self._plastic, self._stdp_key, self._sto_key, tuple(injected),
                tuple((v, tuple(i), e) for v, i, e in signals), tuple(spike_index),
-               self._escape, self._channels, self._has_jumps, self._poisson_terms)
+               self._escape, self._channels, self._has_jumps, self._poisson_terms,
+               self._array_repeats)
         if key != self._layout_key:
             old_ring = old_history = None
             if self._runner is not None and self._layout_key[:5] == key[:5]:
@@ -643,7 +644,8 @@ class Engine:
                                        channels=self._channels,
                                        precise=self.spike_precision == "off_grid",
                                        jumps=self._has_jumps,
-                                       poisson_terms=self._poisson_terms)
+                                       poisson_terms=self._poisson_terms,
+                                       array_repeats=self._array_repeats)
             dropped = old_ring is None
             history = self._runner.history
             if old_history is not None and history is not None \
@@ -707,16 +709,17 @@ class Engine:
             else:
                 for i, times in enumerate(group.spike_times):
                     steps = np.round(times / self.dt).astype(np.int64)
-                    # one event per step and source (the latest of its spikes there)
-                    last = np.ones(len(steps), bool)
-                    last[:-1] = steps[1:] != steps[:-1]
-                    a_steps.append(steps[last])
-                    a_shift.append(steps[last] - np.asarray(times, float)[last] / self.dt)
-                    a_index.append(np.full(last.sum(), off - n_cells - n_poisson + i))
+                    a_steps.append(steps)  # several in one step: all delivered
+                    a_shift.append(steps - np.asarray(times, float) / self.dt)
+                    a_index.append(np.full(len(steps), off - n_cells - n_poisson + i))
         a_steps = np.concatenate(a_steps) if a_steps else np.zeros(0, np.int64)
         a_index = np.concatenate(a_index) if a_index else np.zeros(0, np.int64)
         a_shift = np.concatenate(a_shift) if a_shift else np.zeros(0)
         order = np.argsort(a_steps, kind="stable")
+        # some array source with several spikes in one step (compiled in only then)
+        self._array_repeats = bool(np.any(
+            (a_steps[order][1:] == a_steps[order][:-1])
+            & (a_index[order][1:] == a_index[order][:-1])))
         self._array_steps, self._array_index = a_steps[order], a_index[order]
         self._array_shift = a_shift[order]
         csr = self._synapse_arrays(offsets, n_cells)
