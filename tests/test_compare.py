@@ -143,3 +143,20 @@ def test_compare_cache_reuses_identical_runs(tmp_path, monkeypatch):
     assert first == again == {"run": 1} and other == {"run": 2} and len(calls) == 2
     script.write_text("print('changed')\n")  # the script's text is part of the key
     assert compare.cached_capture(str(tmp_path / "c"), "ann", str(script), ["A"]) == {"run": 3}
+    # so is the code: a capture made by another pyNN.ann (or NEURON) is not reused
+    monkeypatch.setattr(compare, "code_version", lambda simulator: ("other",))
+    assert compare.cached_capture(str(tmp_path / "c"), "ann", str(script), ["A"]) == {"run": 4}
+
+
+def test_code_version_follows_the_package_sources(tmp_path, monkeypatch):
+    from pyNN_ann.validation import compare
+    ann, neuron = compare.code_version("ann"), compare.code_version("neuron")
+    assert ann == compare.code_version("ann") and len(ann[-1]) == 40
+    assert neuron[0] == ann[0]  # the PyNN version
+    package = tmp_path / "validation"
+    package.mkdir()
+    (tmp_path / "module.py").write_text("x = 1\n")
+    monkeypatch.setattr(compare, "__file__", str(package / "compare.py"))
+    before = compare.code_version("ann")
+    (tmp_path / "module.py").write_text("x = 2\n")
+    assert compare.code_version("ann") != before

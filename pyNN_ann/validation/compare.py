@@ -58,16 +58,42 @@ def capture(simulator, script, args, timeout=None, reseed=0, setup_options=()):
             return pickle.load(f)
 
 
+def code_version(simulator):
+    """What a cached run of ``simulator`` depends on besides its inputs: for pyNN.ann a
+    digest of its sources and shipped weights (a capture made by other code is never
+    reused), otherwise the installed versions of PyNN and the simulator."""
+    from importlib import metadata
+    versions = []
+    for dist in ("PyNN", {"neuron": "neuron", "nest": "nest-simulator"}.get(simulator)):
+        try:
+            versions.append(metadata.version(dist) if dist else None)
+        except metadata.PackageNotFoundError:
+            versions.append(None)
+    if simulator != "ann":
+        return tuple(versions)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # pyNN_ann
+    digest = hashlib.sha1()
+    for folder, dirs, files in sorted(os.walk(root)):
+        dirs.sort()
+        for name in sorted(files):
+            if name.endswith((".py", ".npz", ".json")):
+                digest.update(name.encode())
+                with open(os.path.join(folder, name), "rb") as f:
+                    digest.update(f.read())
+    return tuple(versions) + (digest.hexdigest(),)
+
+
 def cached_capture(cache, simulator, script, args, timeout=None, reseed=0,
                    setup_options=()):
     """:func:`capture`, kept in directory ``cache`` (None: no cache) under a key of
-    everything that defines the run (the script's text included)."""
+    everything that defines the run (the script's text and :func:`code_version`
+    included)."""
     if cache is None:
         return capture(simulator, script, args, timeout, reseed, setup_options)
     with open(script, "rb") as f:
         text = f.read()
-    key = hashlib.sha1(repr((simulator, text, list(args), reseed, sorted(setup_options)))
-                       .encode()).hexdigest()[:16]
+    key = hashlib.sha1(repr((simulator, text, list(args), reseed, sorted(setup_options),
+                             code_version(simulator))).encode()).hexdigest()[:16]
     path = os.path.join(cache, f"{simulator}_{os.path.basename(script)}_{key}.pkl")
     if os.path.exists(path):
         with open(path, "rb") as f:
