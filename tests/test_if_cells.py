@@ -199,6 +199,34 @@ def test_eif_heterogeneous_population_spikes_resets_and_adapts(sim, celltype):
         assert isi[-1] > isi[0]  # spike-frequency adaptation
 
 
+def test_eif_adaptation_follows_v_reset_after_the_crossing(sim):
+    """tau_w dw/dt = a (v - v_rest) - w goes on through the spike and the refractory
+    clamp (as in pyNN.neuron's AdExpIF): in the spike step w integrates v up to the
+    crossing and v_reset after it; integrating the threshold over the whole step made
+    w too large at every spike, which with a large a added up from spike to spike."""
+    a, tau_w, dt = 60.0, 50.0, 0.1
+    pop = sim.Population(1, sim.EIF_cond_exp_isfa_ista(
+        a=a, b=0.0, tau_w=tau_w, i_offset=2.0, tau_refrac=5.0))
+    pop.record(["spikes", "v", "w"])
+    sim.run(100.0)
+    seg = pop.get_data().segments[0]
+    v = seg.filter(name="v")[0].magnitude[:, 0]
+    w = seg.filter(name="w")[0].magnitude[:, 0]
+    times = np.asarray(seg.spiketrains[0].magnitude)
+    assert len(times) >= 3
+    p = {k: pop.get(k) for k in ("v_rest", "v_reset", "v_spike")}
+    d = np.exp(-dt / tau_w)
+    for t in times[times < 90.0]:
+        k = int(np.ceil(t / dt - 1e-6))  # the step k-1 -> k holds the crossing
+        after = k - t / dt
+        v_mean = (1 - after) * 0.5 * (v[k - 1] + p["v_spike"]) + after * p["v_reset"]
+        expected = w[k - 1] * d + 1e-3 * a * (1 - d) * (v_mean - p["v_rest"])
+        assert w[k] == pytest.approx(expected, abs=1e-6)
+        clamp = slice(k + 1, k + 40)  # in the clamp: v_reset
+        np.testing.assert_allclose(w[clamp], w[k:k + 39] * d + 1e-3 * a * (1 - d)
+                                   * (p["v_reset"] - p["v_rest"]), atol=1e-6)
+
+
 def test_eif_domain(sim):
     with pytest.raises(InvalidParameterValueError, match="delta_T = 0"):
         sim.Population(2, sim.EIF_cond_exp_isfa_ista(delta_T=0.0))

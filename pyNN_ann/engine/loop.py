@@ -257,8 +257,9 @@ class ChunkRunner:
                     for r, ((kg, _), s) in enumerate(zip(keys, sfx))},
                  **{kx: x[r] * c["decay_x_" + s] for r, ((_, kx), s) in enumerate(zip(keys, sfx))},
                  "w": (state["w"] * c["decay_w"] + fired * c["b"] + c["a"] * (
-                     0.5 * (v + ops.minimum(v_pred, threshold)) - c["v_rest"])
-                     * (1.0 - c["decay_w"])),
+                     if_family.adaptation_voltage(v, v_pred, threshold, c["v_reset"],
+                                                  spikes & resets, lead / dt, xp=ops)
+                     - c["v_rest"]) * (1.0 - c["decay_w"])),
                  "g_s": state["g_s"] * c["decay_s"] + fired * c["q_sfa"],
                  "g_r": state["g_r"] * c["decay_r"] + fired * c["q_rr"],
                  "peak_a": peak(state["peak_a"], monitor_a),

@@ -200,3 +200,16 @@ def membrane_inputs(g_exc, g_inh, g_s, g_r, params, conductance, i_inj=0.0, extr
              + 1e-3 * (g_s * params["e_rev_sfa"] + g_r * params["e_rev_rr"]))
     return i_tot / g_tot, g_tot / params["cm"]
 
+
+
+def adaptation_voltage(v0, v1, threshold, v_reset, spiked, after, xp=np):
+    """The mean of v over a step from v0 to v1 that drives the adaptation current w
+    (tau_w dw/dt = a (v - v_rest) - w): linear between the two; in a step with a spike,
+    linear up to the threshold and then ``v_reset`` for the fraction ``after`` of the
+    step that follows the crossing (as in pyNN.neuron's AdExpIF, whose w goes on
+    integrating through the refractory clamp). Averaging v0 and the threshold over the
+    whole spike step would overestimate w at every spike; with a large ``a`` the error
+    builds up from spike to spike."""
+    rising = 0.5 * (v0 + xp.minimum(v1, threshold))
+    return xp.where(spiked, (1.0 - after) * 0.5 * (v0 + threshold) + after * v_reset,
+                    rising)

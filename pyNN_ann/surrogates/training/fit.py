@@ -128,17 +128,24 @@ def if_inputs(data, p):
 
 def adaptation_current(data, m):
     """w (nA) of AdEx reference cells on the grid, as the engine computes it from v:
-    w_{k+1} = w_k d + a (1 - d) (v_mid - v_rest) + b [spike at k+1]."""
+    w_{k+1} = w_k d + a (1 - d) (v_mean - v_rest) + b [spike at k+1], v_mean from
+    :func:`if_family.adaptation_voltage` (a spike step: up to the threshold, then
+    v_reset from the reference spike time on)."""
     dt = float(data["dt"])
     v = data["v"]
+    n = v.shape[1]
     w = np.zeros_like(v, dtype=float)
     threshold = np.where(m["delta_T"] > 0, m["v_spike"], m["v_thresh"])
+    times = np.split(data["spike_times"], np.cumsum(data["spike_counts"])[:-1])
     for i, steps in enumerate(spike_steps(data)):
         d = np.exp(-dt / m["tau_w"][i])
-        fired = np.bincount(steps[steps < v.shape[1]], minlength=v.shape[1]).astype(float)
-        nxt = np.minimum(v[i, 1:], threshold[i])
-        nxt[fired[1:] > 0] = threshold[i]
-        drive = 1e-3 * m["a"][i] * (1 - d) * (0.5 * (v[i, :-1] + nxt) - m["v_rest"][i])
+        inside = (steps > 0) & (steps < n)
+        fired = np.bincount(steps[inside], minlength=n).astype(float)
+        after = np.zeros(n)  # fraction of the spike step after the crossing
+        after[steps[inside]] = steps[inside] - np.asarray(times[i])[inside] / dt
+        v_mean = if_family.adaptation_voltage(v[i, :-1], v[i, 1:], threshold[i],
+                                              m["v_reset"][i], fired[1:] > 0, after[1:])
+        drive = 1e-3 * m["a"][i] * (1 - d) * (v_mean - m["v_rest"][i])
         u = np.concatenate([[0.0], drive + m["b"][i] * fired[1:]])
         w[i] = lfilter([1.0], [1.0, -d], u)
     return w
