@@ -122,8 +122,11 @@ def test_seed_summary_averages_and_counts_seeds():
 
     per_seed = [[row((0.1, 0.2, 0.3), (0.2, 0.1, 0.3))],
                 [row((0.3, 0.2, 0.5), (0.2, 0.3, 0.1))]]
+    per_seed[0][0].update(cv_test=1.25, cv_ref=1.5, correlation_test=0.01)
     lines = seed_summary(per_seed)
     assert "## Over 2 seeds" in lines
+    first = [line for line in lines if line.startswith("| 0 | E |")][0]
+    assert "| 1.25 (1.5) | 0.01 (–) |" in first  # mean CV and correlation (reference)
     mean_row = [line for line in lines if line.startswith("| E |")][0]
     assert "0.2 (0.2)" in mean_row and "0.4 (0.2)" in mean_row  # rate, corr means
     assert mean_row.endswith("| 1 of 2 / 1 of 2 / 1 of 2 |")  # ties count as met

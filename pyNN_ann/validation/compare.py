@@ -123,6 +123,8 @@ def compare_captures(test, reference, baseline=None):
         sr = metrics.population_statistics(_upto(ref["spikes"], duration), duration)
         row = {"population": pop["label"], "celltype": pop["celltype"], "size": pop["size"],
                "rate_test": float(np.mean(st["rate"])), "rate_ref": float(np.mean(sr["rate"])),
+               **{f"{key}_{side}": _mean(stats[key]) for key in ("cv", "correlation")
+                  for side, stats in (("test", st), ("ref", sr))},
                "stats_test": st, "stats_ref": sr}
         for key in ("rate", "cv", "correlation"):
             row[f"kl_{key}"] = metrics.kl_divergence(st[key], sr[key])
@@ -135,6 +137,12 @@ def compare_captures(test, reference, baseline=None):
     return rows
 
 
+def _mean(values):
+    values = np.asarray(values, float)
+    values = values[np.isfinite(values)]
+    return float(values.mean()) if len(values) else float("nan")
+
+
 def _fmt(x):
     return "–" if x is None or not np.isfinite(x) else f"{x:.3g}"
 
@@ -144,12 +152,16 @@ def seed_summary(per_seed):
     KL(test||ref) <= KL(ref||ref') held."""
     keys = ("rate", "cv", "correlation")
     lines = ["", f"## Over {len(per_seed)} seeds", "",
-             "| seed | population | rate (Hz) | reference rate (Hz) | KL rate / CV / corr "
-             "| baseline |", "|---|---|---|---|---|---|"]
+             "| seed | population | rate (Hz) | reference rate (Hz) | mean CV ISI (ref) "
+             "| mean corr (ref) | KL rate / CV / corr | baseline |",
+             "|---|---|---|---|---|---|---|---|"]
     for k, rows in enumerate(per_seed):
         for r in rows:
             lines.append(f"| {k} | {r['population']} | {r['rate_test']:.2f} | "
                          f"{r['rate_ref']:.2f} | "
+                         f"{_fmt(r.get('cv_test'))} ({_fmt(r.get('cv_ref'))}) | "
+                         f"{_fmt(r.get('correlation_test'))} "
+                         f"({_fmt(r.get('correlation_ref'))}) | "
                          + " / ".join(_fmt(r[f"kl_{x}"]) for x in keys) + " | "
                          + " / ".join(_fmt(r.get(f"kl_{x}_baseline")) for x in keys) + " |")
     lines += ["", "| population | mean KL rate (baseline) | mean KL CV (baseline) "
