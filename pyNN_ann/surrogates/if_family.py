@@ -201,7 +201,6 @@ def membrane_inputs(g_exc, g_inh, g_s, g_r, params, conductance, i_inj=0.0, extr
     return i_tot / g_tot, g_tot / params["cm"]
 
 
-
 def adaptation_voltage(v0, v1, threshold, v_reset, spiked, after, xp=np):
     """The mean of v over a step from v0 to v1 that drives the adaptation current w
     (tau_w dw/dt = a (v - v_rest) - w): linear between the two; in a step with a spike,
