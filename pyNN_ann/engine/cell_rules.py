@@ -33,7 +33,8 @@ to the whole cell vector at once (unused rules have neutral constants):
   d, u is kept in the state slot of w); the rules above are made neutral for them
   (no threshold, no reset, no kernels: their synapses are voltage jumps).
 * the adaptation current w (nA) of the EIF types: tau_w dw/dt = a (v - v_rest) - w
-  over each step (v at the step's midpoint), w += b at each spike. For the
+  over each step (v at the step's midpoint; in a spike step v up to the crossing, then
+  v_reset: ``if_family.adaptation_voltage``), w += b at each spike. For the
   exponential types a spike is v >= v_spike (v_thresh when delta_T is 0).
 * escape noise (GIF types): ``lambda0`` (1/ms; 0 for all other cells), ``delta_v``,
   ``v_t_star``, and the (cells x K) :data:`COMPONENT_COLUMNS` of the spike-triggered
