@@ -77,6 +77,45 @@ def test_an_off_grid_arrival_follows_the_exact_kernel():
                                    rel=0.01)
 
 
+def test_an_off_grid_arrival_follows_even_a_kernel_as_short_as_the_step():
+    """An arrival within a step is propagated exactly to the step's end (not split
+    between the two grid points): with tau_syn = dt (PyNN's brunel.py) the alpha
+    conductance at every grid point after it and the membrane's response are those of
+    the continuous-time kernel."""
+    sim = _setup("off_grid")
+    tau, weight, arrival = 0.1, 0.01, 10.037 + 0.5
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[10.037]))
+    cond = sim.Population(1, sim.IF_cond_alpha(tau_syn_E=tau))
+    curr = sim.Population(1, sim.IF_curr_alpha(tau_syn_E=tau, tau_m=20.0, cm=1.0,
+                                                v_rest=-65.0, v_thresh=-50.0))
+    for post, w in ((cond, weight), (curr, 1.0)):
+        sim.Projection(src, post, sim.OneToOneConnector(),
+                       sim.StaticSynapse(weight=w, delay=0.5))
+    cond.record("gsyn_exc")
+    curr.record("v")
+    sim.run(15.0)
+    g = cond.get_data().segments[0].filter(name="gsyn_exc")[0]
+    v = np.asarray(curr.get_data().segments[0].filter(name="v")[0].magnitude)[:, 0]
+    sim.end()
+    t, g = np.asarray(g.times.rescale("ms")), np.asarray(g.magnitude)[:, 0]
+    u = t - arrival
+    exact = np.where(u > 0, weight * np.e / tau * u * np.exp(-np.maximum(u, 0) / tau), 0.0)
+    np.testing.assert_allclose(g, exact, atol=1e-3 * weight)
+    # v of the current-based cell: cm dv/dt = (v_rest - v) cm / tau_m + I(t), integrated
+    # finely with the exact alpha current (1 nA peak)
+    fine = 1e-4
+    tt = np.arange(0.0, 15.0 + fine / 2, fine)
+    uu = tt - arrival
+    current = np.where(uu > 0, np.e / tau * uu * np.exp(-np.maximum(uu, 0) / tau), 0.0)
+    vv = np.empty_like(tt)
+    vv[0] = -65.0
+    for i in range(1, len(tt)):  # exponential Euler, exact for the leak
+        vv[i] = -65.0 + (vv[i - 1] + 65.0) * np.exp(-fine / 20.0) + current[i - 1] * fine
+    grid = np.round(t / fine).astype(int)
+    peak = vv.max() + 65.0
+    np.testing.assert_allclose(v, vv[grid], atol=0.01 * peak)
+
+
 def test_on_grid_arrivals_keep_the_grid():
     sim = _setup("on_grid")
     t, g = _psc(sim, 10.037, 0.5)

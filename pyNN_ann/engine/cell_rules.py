@@ -237,3 +237,54 @@ def izhikevich_columns(parameters, dt):
                 mean_g_E=0.0, mean_g_I=0.0, v_reset=p["c"], i_ext=p["i_offset"],
                 izh_a=p["a"], izh_b=p["b"], izh_d=p["d"])
     return {k: np.broadcast_to(np.asarray(v, dtype=float), (size,)) for k, v in cols.items()}
+
+
+def arrival_columns(cols, channels, dt):
+    """Per channel, what the loop needs to propagate an arrival from its time within a
+    step to the step's end exactly (``arrival_response``): the decay rates (1/ms) of g
+    and of x, and whether the kernel is an alpha function (else x is a beta kernel's
+    rising part, or absent: kick_x 0). Derived from the kernel columns."""
+    out = {}
+    for r in range(channels):
+        s = suffix(r)
+        decay, decay_x = cols[f"decay_{s}"], cols[f"decay_x_{s}"]
+        out[f"rate_g_{s}"] = -np.log(np.clip(decay, 1e-30, 1.0)) / dt
+        out[f"rate_x_{s}"] = -np.log(np.clip(decay_x, 1e-30, 1.0)) / dt
+        out[f"alpha_{s}"] = ((cols[f"kick_x_{s}"] != 0) & np.isclose(decay_x, decay)
+                             & np.isclose(cols[f"cross_{s}"], dt)).astype(float)
+    return out
+
+
+def arrival_response(weight, position, kick_g, kick_x, rate_g, rate_x, alpha, dt, xp=np):
+    """The exact response of one kernel to arrivals of total ``weight`` at ``position``
+    (fraction of the step from its start, their weighted mean): what they add to g and
+    x at the step's end and to g's mean over the step. A kernel kicked at t_a decays over
+    s = (1 - position) dt until the step's end: exponential g = w e^(-s/tau); alpha
+    x = w k e^(-s/tau), g = s x; beta x = w k e^(-s/tau_r), g = w k (e^(-s/tau) - x/(w k)).
+    Exact for one arrival per target and step; several are merged at their mean time
+    (charge and first moment exact)."""
+    s = dt * (1.0 - position)
+    z_g, z_x = rate_g * s, rate_x * s
+    e_g, e_x = xp.exp(-z_g), xp.exp(-z_x)
+    phi_g, phi_x = _phi(z_g, xp), _phi(z_x, xp)  # tau (1 - e^(-s/tau)) = s phi(s/tau)
+    alpha = alpha > 0
+    g_x = xp.where(alpha, s * e_g, e_g - e_x)  # g at the end per unit of x kicked
+    mean_x = xp.where(alpha, s * s * _psi(z_g, xp), s * (phi_g - phi_x))
+    g_add = weight * (kick_g * e_g + kick_x * g_x)
+    x_add = weight * kick_x * e_x
+    mean_add = weight / dt * (kick_g * s * phi_g + kick_x * mean_x)
+    return g_add, x_add, mean_add
+
+
+def _phi(z, xp):
+    """(1 - e^-z) / z, 1 at z = 0."""
+    safe = xp.maximum(z, 1e-6)
+    return xp.where(z > 1e-6, -xp.expm1(-safe) / safe, 1.0 - 0.5 * z)
+
+
+def _psi(z, xp):
+    """(1 - e^-z (1 + z)) / z^2, 1/2 at z = 0 (series below 0.1: no cancellation)."""
+    safe = xp.maximum(z, 0.1)
+    exact = (1.0 - xp.exp(-safe) * (1.0 + safe)) / (safe * safe)
+    series = 0.5 - z / 3.0 + z * z / 8.0 - z * z * z / 30.0
+    return xp.where(z > 0.1, exact, series)

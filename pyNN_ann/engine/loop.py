@@ -14,10 +14,11 @@ Step k -> k+1, in order:
     t_{k+1} ("on_grid"); spike sources emit their spikes of the step (Poisson sources
     at a uniform time within it, arrays at their given times);
  4. the synapses of the neurons that spiked are looked up (CSR) and their weights
-    added to the ring slots around the arrival time, spike time + delay: split
-    linearly between the two grid points around it (exact first moment of the
-    arrival; kernels), or whole at the nearer one (voltage jumps, which cannot be
-    split); on the grid, at slot k+1+delay. Spiking neurons are compacted into
+    added to the ring at the arrival time, spike time + delay: the weight in the slot
+    of the step it falls in, weight x its position within the step in the second
+    half's next slot (kernels: step 1 propagates the step's arrivals from their mean
+    time exactly, ``cell_rules.arrival_response``), or whole at the nearer grid point
+    (voltage jumps); on the grid, at slot k+1+delay. Spiking neurons are compacted into
     blocks of ``spike_block`` (a prefix sum, not a dynamic-size ``where``) and each
     block's synapses gathered as a (spike_block x max_fanout) tile, so the cost
     follows the number of spikes, and a step with many spikes just takes more blocks;
@@ -105,11 +106,12 @@ class ChunkRunner:
     def reset_ring(self):
         """Empty the delay ring (spikes in transit) and the STDP spike history.
 
-        The ring has two halves of ``slots`` slots: the second holds the parts of
-        off-grid arrivals assigned to the grid point that ends their step. Both are
-        added at that point; the second is kept apart because the arrival happened
-        before it, so a conductance recorded there includes it (one that arrives on
-        the grid point itself is recorded there just before it, like a voltage jump)."""
+        The ring has two halves of ``slots`` slots: the first holds the weights
+        arriving in each step, the second (one slot later) weight x position within
+        the step, from which the step's mean arrival time follows. The cells take the
+        arrivals in at that time, so a conductance recorded at the step's end includes
+        them (one that arrives on the grid point itself is recorded there just before
+        it, like a voltage jump)."""
         self.ring = ops.zeros((2 * self.slots * self.channels * self.n_cells,), "float32")
         if self.stdp is not None:  # recent spikes of every neuron
             self.history = ops.zeros((self.stdp["history"], self.n_total), "bool")
@@ -149,7 +151,11 @@ class ChunkRunner:
         return state, samples, spikes
 
     # -- pieces of one step ---------------------------------------------------
-    def _advance_cells(self, k, state, arrivals, const, injected):
+    def _advance_cells(self, k, state, early, late, const, injected):
+        """One step t_k -> t_{k+1} of every cell. ``early``: the weights arriving in this
+        step (all of it at t_k for arrivals on the grid and voltage jumps); ``late``:
+        the part of them assigned to t_{k+1}, i.e. weight x position within the step
+        (``_transmit``), so that their weighted mean position is late / (early + late)."""
         n = self.n_cells
         c = const
         i_ext = c["i_ext"]
@@ -157,10 +163,24 @@ class ChunkRunner:
             i_ext = B.scatter_add(i_ext, self.injected, injected)
         keys = [cell_rules.state_keys(r) for r in range(self.channels)]
         sfx = [cell_rules.suffix(r) for r in range(self.channels)]
-        arr = [arrivals[r * n:(r + 1) * n] for r in range(self.channels)]
-        g = [state[kg] + a * c["kick_g_" + s] for (kg, _), a, s in zip(keys, arr, sfx)]
-        x = [state[kx] + a * c["kick_x_" + s] for (_, kx), a, s in zip(keys, arr, sfx)]
-        arr_e, arr_i, g_exc, g_inh = arr[0], arr[1], g[0], g[1]
+        g_next, x_next, means, g_start = [], [], [], []
+        for r, ((kg, kx), s) in enumerate(zip(keys, sfx)):
+            a, b = early[r * n:(r + 1) * n], late[r * n:(r + 1) * n]
+            weight = a + b
+            position = ops.clip(ops.divide_no_nan(b, weight), 0.0, 1.0)
+            g_add, x_add, mean_add = cell_rules.arrival_response(
+                weight, position, c["kick_g_" + s], c["kick_x_" + s], c["rate_g_" + s],
+                c["rate_x_" + s], c["alpha_" + s], self.dt, xp=ops)
+            g0, x0 = state[kg], state[kx]
+            mean = c["mean_g_" + s] * g0 + c["mean_x_" + s] * x0 + mean_add
+            means.append(mean)
+            # the conductance whose step mean is ``mean`` (surrogates given g and mean_g)
+            g_start.append(ops.where(c["mean_g_" + s] > 0,
+                                     ops.divide_no_nan(mean, c["mean_g_" + s]), g0))
+            g_next.append((g0 + c["cross_" + s] * x0) * c["decay_" + s] + g_add)
+            x_next.append(x0 * c["decay_x_" + s] + x_add)
+        arr_e, arr_i = early[:n], early[n:2 * n]  # voltage jumps: whole, on the grid
+        g_exc, g_inh = g_start[0], g_start[1]
         refrac = state["refrac"]  # ms of clamp left, from t_k
         refractory = refrac > 0
         v = state["v"] + ops.where(refractory, 0.0, c["delta"] * (arr_e + arr_i))
@@ -178,14 +198,13 @@ class ChunkRunner:
                     "cm", "tau_m", "v_rest", "e_rev_E", "e_rev_I", "e_rev_sfa", "e_rev_rr",
                     "delta_T", "v_thresh")}
                 params["i_offset"] = i_ext[sl] - i_adapt[sl]
-                means = [c["mean_g_" + s][sl] * g[r][sl] + c["mean_x_" + s][sl] * x[r][sl]
-                         for r, s in enumerate(sfx)]
+                mine = [m[sl] for m in means]
                 extra = None
                 if self.channels > 2:  # named receptors beyond the first two
-                    extra = (sum(means[2:]),
-                             sum(m * c["e_rev_" + s][sl] for m, s in zip(means[2:], sfx[2:])))
+                    extra = (sum(mine[2:]),
+                             sum(m * c["e_rev_" + s][sl] for m, s in zip(mine[2:], sfx[2:])))
                 v_inf, rate = if_family.membrane_inputs(
-                    means[0], means[1],
+                    mine[0], mine[1],
                     c["mean_s"][sl] * state["g_s"][sl], c["mean_r"][sl] * state["g_r"][sl],
                     params, c["conductance"][sl], extra=extra)
                 columns = [v_inf, rate]
@@ -253,9 +272,8 @@ class ChunkRunner:
         if self.escape:
             carried.update(escape_noise.advance(state, c, spikes))
         state = {"v": v_new, "refrac": refrac, "models": new_models, **carried,
-                 **{kg: (g[r] + c["cross_" + s] * x[r]) * c["decay_" + s]
-                    for r, ((kg, _), s) in enumerate(zip(keys, sfx))},
-                 **{kx: x[r] * c["decay_x_" + s] for r, ((_, kx), s) in enumerate(zip(keys, sfx))},
+                 **{kg: g_next[r] for r, (kg, _) in enumerate(keys)},
+                 **{kx: x_next[r] for r, (_, kx) in enumerate(keys)},
                  "w": (state["w"] * c["decay_w"] + fired * c["b"] + c["a"] * (
                      if_family.adaptation_voltage(v, v_pred, threshold, c["v_reset"],
                                                   spikes & resets, lead / dt, xp=ops)
@@ -353,8 +371,8 @@ class ChunkRunner:
             back = ops.ceil(s)  # s in (-1/2, 1]: 0 or 1 slot earlier
             frac = back - s
             first = k1 + delay - ops.cast(back, INDEX)
-            # kernels: split linearly between the step's two grid points (the second
-            # part into the ring's second half); jumps: whole, at the nearer point
+            # kernels: the weight in the step's slot, weight x position in the second
+            # half's next slot (``_advance_cells``); jumps: whole, at the nearer point
             late = frac
             if self.jumps:
                 jump = B.gather(jumps, target)
@@ -457,12 +475,14 @@ class ChunkRunner:
             k = k0 + _index(i)
             k1 = k + 1
             start = (k % self.slots) * width
-            arrivals = (B.dynamic_slice(ring, [start], [width])
-                        + B.dynamic_slice(ring, [half + start], [width]))
+            following = half + (k1 % self.slots) * width
+            # this step's arrivals: their weights in slot k, the parts assigned to the
+            # step's end (``_transmit``) in the second half's slot k + 1
+            early = B.dynamic_slice(ring, [start], [width])
+            late = B.dynamic_slice(ring, [following], [width])
             ring = B.dynamic_update_slice(ring, ops.zeros((width,), "float32"), [start])
-            ring = B.dynamic_update_slice(ring, ops.zeros((width,), "float32"),
-                                          [half + start])
-            state, cell_spikes, cell_shift = self._advance_cells(k, state, arrivals, const,
+            ring = B.dynamic_update_slice(ring, ops.zeros((width,), "float32"), [following])
+            state, cell_spikes, cell_shift = self._advance_cells(k, state, early, late, const,
                                                                  injection[i])
             poisson_spikes, arrays, count, hits, source_shift = self._sources(
                 k1, const, events[i], shifts[i])
@@ -487,10 +507,7 @@ class ChunkRunner:
                 history, stdp_state, ring = self._stdp_step(k1, spikes, history,
                                                             state["stdp"], ring, const)
                 state = dict(state, stdp=stdp_state)
-            late = B.dynamic_slice(ring, [half + (k1 % self.slots) * width], [width])
-            g_now = [state[cell_rules.state_keys(r)[0]] + const[f"kick_g_{sfx}"]
-                     * late[r * self.n_cells:(r + 1) * self.n_cells]
-                     for r, sfx in enumerate(map(cell_rules.suffix, range(self.channels)))]
+            g_now = [state[cell_rules.state_keys(r)[0]] for r in range(self.channels)]
             values = {"v": state["v"], "gsyn_exc": g_now[0],
                       "gsyn_inh": g_now[1], "g_s": state["g_s"], "g_r": state["g_r"],
                       "w": state["w"], "u": state["w"],

@@ -734,6 +734,7 @@ class Engine:
         self._poisson_terms = poisson.terms_for(p_lambda)
         self._poisson_host = dict(p_lambda=p_lambda, p_start=p_start, p_stop=p_stop,
                                   p_start_after=p_start_after, p_stop_after=p_stop_after)
+        cols.update(cell_rules.arrival_columns(cols, self._channels, self.dt))
         const = dict(cols, p_lambda=p_lambda, p_start=p_start, p_stop=p_stop,
                      p_start_after=p_start_after, p_stop_after=p_stop_after,
                      row_ptr=row_ptr, syn_target=target, syn_weight=weight, syn_delay=delay)
