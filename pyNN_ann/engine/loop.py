@@ -14,9 +14,9 @@ Step k -> k+1, in order:
     t_{k+1} ("on_grid"); spike sources emit their spikes of the step (Poisson sources
     at a uniform time within it, arrays at their given times);
  4. the synapses of the neurons that spiked are looked up (CSR) and their weights
-    added to the ring at the arrival time, spike time + delay: the weight in the slot
-    of the step it falls in, weight x its position within the step in the second
-    half's next slot (kernels: step 1 propagates the step's arrivals from their mean
+    added to the ring at the arrival time, spike time + delay: w (1 - f) in the slot
+    of the step it falls in, w f in the second half's next slot, f its position
+    within the step (kernels: step 1 propagates the step's arrivals from their mean
     time exactly, ``cell_rules.arrival_response``), or whole at the nearer grid point
     (voltage jumps); on the grid, at slot k+1+delay. Spiking neurons are compacted into
     blocks of ``spike_block`` (a prefix sum, not a dynamic-size ``where``) and each
@@ -106,9 +106,10 @@ class ChunkRunner:
     def reset_ring(self):
         """Empty the delay ring (spikes in transit) and the STDP spike history.
 
-        The ring has two halves of ``slots`` slots: the first holds the weights
-        arriving in each step, the second (one slot later) weight x position within
-        the step, from which the step's mean arrival time follows. The cells take the
+        The ring has two halves of ``slots`` slots: for the arrivals in each step, the
+        first holds the sum of w (1 - f), the second (one slot later) the sum of w f,
+        f being the position within the step; together they give the step's weight
+        and mean arrival time. The cells take the
         arrivals in at that time, so a conductance recorded at the step's end includes
         them (one that arrives on the grid point itself is recorded there just before
         it, like a voltage jump)."""
@@ -152,10 +153,11 @@ class ChunkRunner:
 
     # -- pieces of one step ---------------------------------------------------
     def _advance_cells(self, k, state, early, late, const, injected):
-        """One step t_k -> t_{k+1} of every cell. ``early``: the weights arriving in this
-        step (all of it at t_k for arrivals on the grid and voltage jumps); ``late``:
-        the part of them assigned to t_{k+1}, i.e. weight x position within the step
-        (``_transmit``), so that their weighted mean position is late / (early + late)."""
+        """One step t_k -> t_{k+1} of every cell. The weights arriving in this step come
+        as ``early`` = sum of w (1 - f) and ``late`` = sum of w f, f being each
+        arrival's position within the step (``_transmit``; f = 0 on the grid, and
+        voltage jumps come whole in ``early``): their total is early + late, their
+        weighted mean position late / (early + late)."""
         n = self.n_cells
         c = const
         i_ext = c["i_ext"]
@@ -371,8 +373,8 @@ class ChunkRunner:
             back = ops.ceil(s)  # s in (-1/2, 1]: 0 or 1 slot earlier
             frac = back - s
             first = k1 + delay - ops.cast(back, INDEX)
-            # kernels: the weight in the step's slot, weight x position in the second
-            # half's next slot (``_advance_cells``); jumps: whole, at the nearer point
+            # kernels: w (1 - f) in the step's slot, w f in the second half's next
+            # slot (``_advance_cells``); jumps: whole, at the nearer point
             late = frac
             if self.jumps:
                 jump = B.gather(jumps, target)
