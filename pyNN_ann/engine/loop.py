@@ -109,10 +109,9 @@ class ChunkRunner:
         The ring has two halves of ``slots`` slots: for the arrivals in each step, the
         first holds the sum of w (1 - f), the second (one slot later) the sum of w f,
         f being the position within the step; together they give the step's weight
-        and mean arrival time. The cells take the
-        arrivals in at that time, so a conductance recorded at the step's end includes
-        them (one that arrives on the grid point itself is recorded there just before
-        it, like a voltage jump)."""
+        and mean arrival time. The cells take the arrivals in at that time, so a
+        conductance recorded at the step's end includes them (one that arrives on the
+        grid point itself is recorded there just before it, like a voltage jump)."""
         self.ring = ops.zeros((2 * self.slots * self.channels * self.n_cells,), "float32")
         if self.stdp is not None:  # recent spikes of every neuron
             self.history = ops.zeros((self.stdp["history"], self.n_total), "bool")
@@ -165,7 +164,7 @@ class ChunkRunner:
             i_ext = B.scatter_add(i_ext, self.injected, injected)
         keys = [cell_rules.state_keys(r) for r in range(self.channels)]
         sfx = [cell_rules.suffix(r) for r in range(self.channels)]
-        g_next, x_next, means, g_start = [], [], [], []
+        g_next, x_next, means = [], [], []
         for r, ((kg, kx), s) in enumerate(zip(keys, sfx)):
             a, b = early[r * n:(r + 1) * n], late[r * n:(r + 1) * n]
             weight = a + b
@@ -176,13 +175,13 @@ class ChunkRunner:
             g0, x0 = state[kg], state[kx]
             mean = c["mean_g_" + s] * g0 + c["mean_x_" + s] * x0 + mean_add
             means.append(mean)
-            # the conductance whose step mean is ``mean`` (surrogates given g and mean_g)
-            g_start.append(ops.where(c["mean_g_" + s] > 0,
-                                     ops.divide_no_nan(mean, c["mean_g_" + s]), g0))
             g_next.append((g0 + c["cross_" + s] * x0) * c["decay_" + s] + g_add)
             x_next.append(x0 * c["decay_x_" + s] + x_add)
         arr_e, arr_i = early[:n], early[n:2 * n]  # voltage jumps: whole, on the grid
-        g_exc, g_inh = g_start[0], g_start[1]
+        # the conductances whose step means these are (HH surrogates take g and mean_g)
+        g_exc, g_inh = (ops.where(c["mean_g_" + s] > 0,
+                                  ops.divide_no_nan(means[r], c["mean_g_" + s]),
+                                  state[keys[r][0]]) for r, s in ((0, "E"), (1, "I")))
         refrac = state["refrac"]  # ms of clamp left, from t_k
         refractory = refrac > 0
         v = state["v"] + ops.where(refractory, 0.0, c["delta"] * (arr_e + arr_i))
@@ -478,8 +477,8 @@ class ChunkRunner:
             k1 = k + 1
             start = (k % self.slots) * width
             following = half + (k1 % self.slots) * width
-            # this step's arrivals: their weights in slot k, the parts assigned to the
-            # step's end (``_transmit``) in the second half's slot k + 1
+            # this step's arrivals: w (1 - f) in slot k, w f in the second half's
+            # slot k + 1 (``_transmit``)
             early = B.dynamic_slice(ring, [start], [width])
             late = B.dynamic_slice(ring, [following], [width])
             ring = B.dynamic_update_slice(ring, ops.zeros((width,), "float32"), [start])
