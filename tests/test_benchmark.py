@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 
 from pyNN_ann.validation import benchmark, benchmark_networks
@@ -66,3 +67,41 @@ def test_main_parser_network_defaults():
     assert a.network == "coba" and a.delay is None
     a = p.parse_args(["--network", "cobahh", "--we", "0.01"])
     assert a.network == "cobahh" and a.we == 0.01
+
+
+def test_statistics_over_seeds_pair_each_run_with_its_seeds_reference():
+    """--seeds: each tested run is compared with the reference of its own seed, and the
+    reference of the next seed gives that seed's baseline (the repeat run, for the last)."""
+    from pyNN_ann.validation.compare import seed_summary
+
+    def trains(rate, seed):
+        rng = np.random.default_rng(seed)
+        return [np.sort(rng.uniform(0, 1000.0, rng.poisson(rate))) for _ in range(40)]
+
+    def run(sim, label, seed, rate):
+        timing = {key: 1.0 for key, _, _ in benchmark.COLS}
+        return {"simulator": sim, "label": label, "n": 40, "seed": seed,
+                "spikes": trains(rate, seed * 10 + len(label)), "error": None,
+                **timing, "synapses": 40}
+
+    results = [run("ann", "ann", 1, 30), run("neuron", "neuron", 1, 10),
+               run("ann", "ann", 2, 30), run("neuron", "neuron", 2, 10),
+               run("neuron", "neuron-seed2", 3, 10)]
+    per_seed = benchmark.add_statistics(results, 1000.0)
+    assert [len(rows) for rows in per_seed] == [1, 1]
+    for rows in per_seed:
+        (row,) = rows
+        assert row["population"] == "ann N=40"
+        assert row["rate_test"] == pytest.approx(30, rel=0.3)
+        assert row["rate_ref"] == pytest.approx(10, rel=0.3)
+        # 30 Hz against 10 Hz: far apart; the reference against itself: close
+        assert row["kl_rate"] > 5 * row["kl_rate_baseline"]
+    # the reference of seed 2 is the baseline of seed 1, compared with seed 1's
+    assert results[3]["kl_vs_neuron"]["rate"] == pytest.approx(per_seed[0][0]["kl_rate_baseline"])
+    assert results[4]["kl_vs_neuron"]["rate"] == pytest.approx(per_seed[1][0]["kl_rate_baseline"])
+    assert "kl_vs_neuron" not in results[1]
+    text = "\n".join(seed_summary(per_seed, [1, 2]))
+    assert "| 1 | ann N=40 |" in text and "| 2 | ann N=40 |" in text
+    assert "0 of 2 / " in text  # the rate KL exceeds its baseline in both seeds
+    table = benchmark.markdown(results, seeds=True)
+    assert "| ann | 40 | 2 |" in table.replace("  ", " ")

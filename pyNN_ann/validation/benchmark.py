@@ -16,6 +16,14 @@ pyNN.nest one thread; every backend gets ``--seed`` (pyNN.nest and pyNN.ann thro
 
 The child processes run this file as a script (``--child``), so a pyNN.neuron run
 does not import pyNN_ann (nor TensorFlow) and its timings and memory are its own.
+
+Network statistics: per-neuron rate, CV ISI and pairwise correlation, each compared
+with the reference run of the same seed by KL divergence; ``--reference-repeat`` adds
+a reference run with the next seed, whose divergence from the first is the
+reference-vs-reference baseline. Recurrent networks are chaotic and one pair of runs
+is a noisy judge: ``--seeds K`` runs everything for seeds S .. S + K - 1 (the
+reference of seed s + 1 gives seed s's baseline) and adds the per-seed table and the
+mean KL of each statistic against the mean baseline.
 """
 
 import argparse
@@ -171,11 +179,18 @@ def run_in_subprocess(sim_name, n, args, timeout=None, spikes=False, keras_backe
         return res
 
 
+STATISTICS = ("rate", "cv", "correlation")
+
+
 def add_statistics(results, duration, reference="neuron"):
     """Rate / CV / correlation distributions and KL divergences to the reference run.
 
-    The reference is the first successful ``reference`` run for each N (its repeat
-    with another seed, ``reference + "-seed2"``, gives the reference-vs-reference KL)."""
+    Each run is compared with the ``reference`` run of the same N and seed; a reference
+    run with the reference run of the seed before it (the reference-vs-reference
+    baseline; ``reference + "-seed2"`` is the repeat with the next seed). Returns the
+    per-seed rows of ``compare.seed_summary``: each tested run of each seed with its
+    KLs and the baseline KL(reference(seed + 1) || reference(seed)) where that run
+    exists."""
     from pyNN_ann.validation.metrics import kl_divergence, population_statistics
     stats = {}
     for r in results:
@@ -184,13 +199,44 @@ def add_statistics(results, duration, reference="neuron"):
             st = stats[id(r)]
             r["mean_cv"] = float(np.nanmean(st["cv"])) if np.any(np.isfinite(st["cv"])) else None
             r["mean_corr"] = float(np.mean(st["correlation"])) if len(st["correlation"]) else None
+
+    def reference_run(n, seed):
+        return next((q for q in results if q["n"] == n and q.get("seed") == seed
+                     and q["simulator"] == reference and id(q) in stats), None)
+
+    def kl(a, b):
+        return {k: kl_divergence(stats[id(a)][k], stats[id(b)][k]) for k in STATISTICS}
+
     for r in results:
-        ref = next((q for q in results if q["n"] == r["n"] and q["simulator"] == reference
-                    and id(q) in stats), None)
-        if ref is None or ref is r or id(r) not in stats:
+        if id(r) not in stats:
             continue
-        r["kl_vs_" + reference] = {k: kl_divergence(stats[id(r)][k], stats[id(ref)][k])
-                                   for k in ("rate", "cv", "correlation")}
+        is_reference = r["simulator"] == reference and r["label"].startswith(reference)
+        ref = reference_run(r["n"], r.get("seed", 0) - (1 if is_reference else 0))
+        if ref is not None and ref is not r:
+            r["kl_vs_" + reference] = kl(r, ref)
+    per_seed = []
+    for seed in sorted({r.get("seed", 0) for r in results}):
+        rows = []
+        for r in results:
+            ref = reference_run(r["n"], seed)
+            if (r.get("seed", 0) != seed or ref is None or ref is r
+                    or "kl_vs_" + reference not in r):
+                continue
+            st, sr = stats[id(r)], stats[id(ref)]
+            row = {"population": f"{r['label']} N={r['n']}",
+                   "rate_test": float(np.mean(st["rate"])),
+                   "rate_ref": float(np.mean(sr["rate"])),
+                   **{f"{k}_{side}": float(np.nanmean(x[k])) if np.any(np.isfinite(x[k]))
+                      else float("nan")
+                      for k in ("cv", "correlation") for side, x in (("test", st), ("ref", sr))},
+                   **{f"kl_{k}": v for k, v in r["kl_vs_" + reference].items()}}
+            nxt = reference_run(r["n"], seed + 1)
+            if nxt is not None:
+                row.update({f"kl_{k}_baseline": v for k, v in kl(nxt, ref).items()})
+            rows.append(row)
+        if rows:
+            per_seed.append(rows)
+    return per_seed
 
 
 COLS = [("build_s", "build (s)", "{:.2f}"), ("run_s", "run (s)", "{:.2f}"),
@@ -202,39 +248,50 @@ COLS = [("build_s", "build (s)", "{:.2f}"), ("run_s", "run (s)", "{:.2f}"),
         ("synapses", "synapses", "{:d}")]
 
 
-def markdown(results, reference="neuron"):
-    """Timing table and (when computed) network-statistics table."""
+def markdown(results, reference="neuron", seeds=False):
+    """Timing table and (when computed) network-statistics table; ``seeds``: a seed
+    column in both."""
     from pyNN_ann.validation.report import markdown_table
     rows, stat_rows = [], []
     kl = "kl_vs_" + reference
     for r in results:
+        head = [r["label"], r["n"]] + ([r.get("seed")] if seeds else [])
         if r.get("error"):
-            rows.append([r["label"], r["n"], "failed: " + r["error"].replace("|", "/")[:100]]
+            rows.append(head + ["failed: " + r["error"].replace("|", "/")[:100]]
                         + [""] * len(COLS))
             continue
-        rows.append([r["label"], r["n"]] + [f.format(r[k]) for k, _, f in COLS]
+        rows.append(head + [f.format(r[k]) for k, _, f in COLS]
                     + [f"{r['run_ratio_vs_ann']:.2f}" if r.get("run_ratio_vs_ann") else "–"])
         if "mean_cv" in r:
             fmt = lambda x, f="{:.3f}": "–" if x is None or not np.isfinite(x) else f.format(x)  # noqa
-            stat_rows.append([r["label"], r["n"], fmt(r["mean_rate_hz"], "{:.2f}"),
-                              fmt(r["mean_cv"]), fmt(r["mean_corr"], "{:.4f}")]
-                             + [fmt(r.get(kl, {}).get(k)) for k in ("rate", "cv", "correlation")])
-    out = markdown_table(["simulator", "N"] + [c[1] for c in COLS] + ["run time / ann"], rows)
+            stat_rows.append(head + [fmt(r["mean_rate_hz"], "{:.2f}"),
+                                     fmt(r["mean_cv"]), fmt(r["mean_corr"], "{:.4f}")]
+                             + [fmt(r.get(kl, {}).get(k)) for k in STATISTICS])
+    first = ["simulator", "N"] + (["seed"] if seeds else [])
+    out = markdown_table(first + [c[1] for c in COLS] + ["run time / ann"], rows)
     if stat_rows:
         out += "\n\nNetwork statistics (KL divergence of per-neuron distributions to the " \
-               f"{reference} run; `{reference}-seed2` = {reference} with other seeds, the " \
-               "reference-vs-reference baseline):\n\n" + markdown_table(
-                   ["simulator", "N", "rate (Hz)", "mean CV ISI", "mean corr (2 ms)",
-                    "KL rate", "KL CV", "KL corr"], stat_rows)
+               f"{reference} run of the same seed; {reference} runs: to the {reference} " \
+               "run of the seed before, the reference-vs-reference baseline; " \
+               f"`{reference}-seed2` = {reference} with the next seed):\n\n" + markdown_table(
+                   first + ["rate (Hz)", "mean CV ISI", "mean corr (2 ms)",
+                            "KL rate", "KL CV", "KL corr"], stat_rows)
     return out
 
 
 def _add_ratios(results):
+    """Run time of each run over that of the pyNN.ann run of the same N and seed (the
+    seed's own when there is one, else any)."""
     base = next((r["label"] for r in results if r.get("simulator") == "ann"), "ann")
-    ann = {r["n"]: r for r in results if r["label"] == base and not r.get("error")}
+    ann = {}
     for r in results:
-        if not r.get("error") and r["n"] in ann:
-            r["run_ratio_vs_ann"] = r["run_s"] / ann[r["n"]]["run_s"]
+        if r["label"] == base and not r.get("error"):
+            ann.setdefault(r["n"], r)
+            ann[(r["n"], r.get("seed"))] = r
+    for r in results:
+        mine = ann.get((r["n"], r.get("seed")), ann.get(r["n"]))
+        if not r.get("error") and mine is not None:
+            r["run_ratio_vs_ann"] = r["run_s"] / mine["run_s"]
 
 
 def _parser(prog, network):
@@ -265,6 +322,9 @@ def _parser(prog, network):
     p.add_argument("--we", type=float, help=f"E weight (uS; {defaults['we']})")
     p.add_argument("--wi", type=float, help=f"I weight (uS; {defaults['wi']})")
     p.add_argument("--seed", type=int, default=12345)
+    p.add_argument("--seeds", type=int, default=1,
+                   help="run everything for this many seeds from --seed on, and report "
+                        "the per-seed KLs and their means (needs --reference-repeat)")
     p.add_argument("--option", action="append", default=[], metavar="SIM:KEY=VALUE",
                    help="extra setup() option for one simulator, e.g. ann:use_xla=True")
     p.add_argument("--no-statistics", action="store_true",
@@ -319,20 +379,24 @@ def main(argv=None, prog=None, network="cobahh"):
     args.update(network=a.network, dt=a.dt, duration=a.duration, warmup=a.warmup,
                 recurrent=not a.no_recurrent, seed=a.seed, options=options)
     sizes = [int(s) for s in a.sizes.split(",") if s]
-    runs = [(split_label(s)[0], s, a.seed) for s in a.simulators.split(",") if s]
+    if a.seeds < 1 or (a.seeds > 1 and not a.reference_repeat):
+        p.error("--seeds K needs K >= 1, and --reference-repeat for K > 1 (the baselines)")
+    simulators = [(split_label(s)[0], s) for s in a.simulators.split(",") if s]
+    runs = [(sim_name, label, a.seed + k) for k in range(a.seeds)
+            for sim_name, label in simulators]
     if a.reference_repeat and a.reference in [r[0] for r in runs]:
-        runs.append((a.reference, a.reference + "-seed2", a.seed + 1))
+        runs.append((a.reference, a.reference + "-seed2", a.seed + a.seeds))
     if "neuron" in [r[0] for r in runs]:
         from pyNN_ann.reference_simulators import ensure_neuron_mechanisms
         ensure_neuron_mechanisms()
     results = []
     for n in sizes:
         for sim_name, label, seed in runs:
-            print(f"[benchmark] {a.network} N={n} {label} ...", flush=True)
+            print(f"[benchmark] {a.network} N={n} {label} seed {seed} ...", flush=True)
             r = run_in_subprocess(sim_name, n, dict(args, seed=seed), timeout=a.timeout,
                                   spikes=not a.no_statistics,
                                   keras_backend=split_label(label)[1])
-            r["label"] = label
+            r["label"], r["seed"] = label, seed
             results.append(r)
             if r.get("error"):
                 print(f"  FAILED: {r['error']}\n{r.get('stderr', '')[-1500:]}", flush=True)
@@ -341,9 +405,15 @@ def main(argv=None, prog=None, network="cobahh"):
                       f"{r['ns_per_neuron_step']:.0f} ns/neuron-step, "
                       f"peak {r['peak_rss_mb']:.0f} MB, rate {r['mean_rate_hz']:.2f} Hz", flush=True)
     _add_ratios(results)
+    per_seed = []
     if not a.no_statistics:
-        add_statistics(results, a.warmup + a.duration, reference=a.reference)
-    table = markdown(results, reference=a.reference)
+        per_seed = add_statistics(results, a.warmup + a.duration, reference=a.reference)
+    table = markdown(results, reference=a.reference, seeds=a.seeds > 1)
+    if a.seeds > 1 and per_seed:
+        from pyNN_ann.validation.compare import seed_summary
+        seeds = sorted({r.get("seed") for r in results if "kl_vs_" + a.reference in r
+                        and r["simulator"] != a.reference})
+        table += "\n" + "\n".join(seed_summary(per_seed, seeds))
     print("\n" + table)
     os.makedirs(a.output, exist_ok=True)
     settings = dict(args, cpu_count=os.cpu_count(), command=" ".join(

@@ -147,9 +147,9 @@ def _fmt(x):
     return "–" if x is None or not np.isfinite(x) else f"{x:.3g}"
 
 
-def seed_summary(per_seed):
+def seed_summary(per_seed, seeds=None):
     """Markdown lines: each seed's KLs and baselines, then their means and how often
-    KL(test||ref) <= KL(ref||ref') held."""
+    KL(test||ref) <= KL(ref||ref') held (``seeds``: the seeds' names; default 0, 1, ...)."""
     keys = ("rate", "cv", "correlation")
     lines = ["", f"## Over {len(per_seed)} seeds", "",
              "| seed | population | rate (Hz) | reference rate (Hz) | mean CV ISI (ref) "
@@ -157,7 +157,8 @@ def seed_summary(per_seed):
              "|---|---|---|---|---|---|---|---|"]
     for k, rows in enumerate(per_seed):
         for r in rows:
-            lines.append(f"| {k} | {r['population']} | {r['rate_test']:.2f} | "
+            lines.append(f"| {k if seeds is None else seeds[k]} | {r['population']} | "
+                         f"{r['rate_test']:.2f} | "
                          f"{r['rate_ref']:.2f} | "
                          f"{_fmt(r.get('cv_test'))} ({_fmt(r.get('cv_ref'))}) | "
                          f"{_fmt(r.get('correlation_test'))} "
