@@ -42,7 +42,10 @@ DEFAULT_RNG_SEED = 12345  # seed of a setup() without rng_seed, when reseeding
 
 
 def _reseed(sim, offset, setup_options):
-    """Shift the script's seeds by ``offset`` and override its setup() options."""
+    """Shift the script's seeds by ``offset`` and override its setup() options; on
+    pyNN.neuron with CVODE, threshold crossings are located by interpolation
+    (``reference_simulators.interpolate_threshold_crossings``)."""
+    from ..reference_simulators import interpolate_threshold_crossings
     from pyNN import random
     original_rng_init = random.NumpyRNG.__init__
 
@@ -57,7 +60,9 @@ def _reseed(sim, offset, setup_options):
         if offset:
             kw["rng_seed"] = kw.get("rng_seed", DEFAULT_RNG_SEED) + offset
         kw.update(setup_options)
-        return original_setup(*a, **kw)
+        result = original_setup(*a, **kw)
+        interpolate_threshold_crossings(sim)
+        return result
 
     sim.setup = setup
 
@@ -82,7 +87,7 @@ def main(argv=None):
     if simulator == "ann":
         import pyNN_ann_hook  # noqa: F401  (also from a source tree)
     sim = importlib.import_module(f"pyNN.{simulator}")
-    if offset or setup_options:
+    if offset or setup_options or simulator == "neuron":
         _reseed(sim, offset, setup_options)
     from pyNN import common
     populations = []

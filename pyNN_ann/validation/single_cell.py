@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ..reference_simulators import CVODE_REVISION
 from ..surrogates.training.protocols import random_protocol
 from ..surrogates.training.reference import (CONVERGED_NEURON, load_result,
                                              run_in_subprocess, save_result)
@@ -86,7 +87,8 @@ def cached_run(protocol, label, dt, cache_dir, key, options=None, **kw):
     A result loaded from the cache carries ``"cached": True``."""
     backend, opts, timestep, cacheable = parse_simulator(label, dt)
     opts.update(options or {})
-    path = os.path.join(cache_dir, f"{key}_{label}.npz") if cache_dir else None
+    revision = CVODE_REVISION if backend == "neuron" and opts.get("use_cvode") else ""
+    path = os.path.join(cache_dir, f"{key}_{label}{revision}.npz") if cache_dir else None
     if cacheable and path and os.path.exists(path):
         result = load_result(path)
         result["cached"] = True

@@ -232,6 +232,7 @@ def run_child(protocol_path, label, warm=None):
     # pyNN.nest: min_delay one step (see MIN_INPUT_TIME); the synaptic delay is p["delay"]
     min_delay = cfg["timestep"] if cfg["backend"] == "nest" else p["delay"]
     sim.setup(timestep=cfg["timestep"], min_delay=min_delay, **cfg["options"])
+    _reference_simulators().interpolate_threshold_crossings(sim)
     if cfg["local_dt"]:
         sim.simulator.state.cvode.use_local_dt(1)
     cells = sim.Population(n, getattr(sim, p["celltype"])(**p["parameters"]))
@@ -271,6 +272,21 @@ def run_child(protocol_path, label, warm=None):
     load.append(os.getloadavg()[0])
     info["load_avg_1min"] = load
     return info, spikes
+
+
+def _reference_simulators():
+    """``pyNN_ann.reference_simulators``; in a child run as a script, loaded from its
+    file, so that the child imports neither pyNN_ann nor TensorFlow."""
+    try:
+        from .. import reference_simulators
+    except ImportError:
+        import importlib.util
+        path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                            "reference_simulators.py")
+        spec = importlib.util.spec_from_file_location("reference_simulators", path)
+        reference_simulators = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(reference_simulators)
+    return reference_simulators
 
 
 def _save_spikes(path, spikes):
@@ -348,7 +364,9 @@ def cached_reference(protocol, label, cache_dir, chunk=10, workers=2, log=print)
     """The spikes of ``label`` on ``protocol`` (untimed, :func:`run_chunked` with
     :func:`reference_chunk` cells per process), from ``cache_dir`` if computed before."""
     chunk = reference_chunk(label, protocol.size, workers, chunk)
-    path = os.path.join(cache_dir, f"{protocol_key(protocol)}_{label}.npz") if cache_dir else None
+    revision = _reference_simulators().CVODE_REVISION if "cvode" in label else ""
+    path = (os.path.join(cache_dir, f"{protocol_key(protocol)}_{label}{revision}.npz")
+            if cache_dir else None)
     if path and os.path.exists(path):
         log(f"[work-precision] {label}: cached ({path})")
         return _load_spikes(path), None

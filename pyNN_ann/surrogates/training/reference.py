@@ -15,7 +15,8 @@ import tempfile
 import numpy as np
 
 from .. import if_family, izhikevich
-from ...reference_simulators import ALPHA_QUEUE_LENGTH, QUEUE_FULL, import_simulator
+from ...reference_simulators import (ALPHA_QUEUE_LENGTH, QUEUE_FULL, import_simulator,
+                                      interpolate_threshold_crossings)
 from .protocols import Protocol
 
 CONVERGED_NEURON = {"use_cvode": True, "rtol": 1e-6, "atol": 1e-6}
@@ -37,6 +38,7 @@ def run_protocol(sim, protocol, timestep=None, record_gsyn=False, **setup_kwargs
     nest = sim.__name__.endswith(".nest")
     early = NEST_EARLY_MS if nest else 0.0
     sim.setup(timestep=dt, min_delay=dt if nest else protocol.delay, **setup_kwargs)
+    interpolate_threshold_crossings(sim)
     celltype = _recordable_celltype(sim, protocol.celltype)
     cells = sim.Population(protocol.size, celltype(**_pynn_parameters(protocol.parameters)))
     cells.initialize(v=protocol.v_init, **protocol.initial)
