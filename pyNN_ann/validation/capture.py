@@ -41,7 +41,7 @@ def _collect(populations, t_stop):
 DEFAULT_RNG_SEED = 12345  # seed of a setup() without rng_seed, when reseeding
 
 
-def _reseed(sim, offset, setup_options):
+def _wrap_setup(sim, offset, setup_options):
     """Shift the script's seeds by ``offset`` and override its setup() options; on
     pyNN.neuron with CVODE, threshold crossings are located by interpolation
     (``reference_simulators.interpolate_threshold_crossings``)."""
@@ -88,7 +88,7 @@ def main(argv=None):
         import pyNN_ann_hook  # noqa: F401  (also from a source tree)
     sim = importlib.import_module(f"pyNN.{simulator}")
     if offset or setup_options or simulator == "neuron":
-        _reseed(sim, offset, setup_options)
+        _wrap_setup(sim, offset, setup_options)
     from pyNN import common
     populations = []
     original_init = common.Population.__init__
