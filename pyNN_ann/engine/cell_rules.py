@@ -26,15 +26,17 @@ to the whole cell vector at once (unused rules have neutral constants):
   crossing time (with ``spike_precision="on_grid"``: at the grid point that ends the
   step; see ``loop``). ``reset`` 0: a spike is an upward
   crossing of ``threshold`` and v is left to the surrogate (Hodgkin-Huxley).
-* spike-triggered conductances g_s, g_r (nS): jump by q_sfa, q_rr at each spike,
-  decay with tau_sfa, tau_rr.
+* spike-triggered conductances g_s, g_r (nS): jump by q_sfa, q_rr at each spike's
+  crossing time (added at the step's end, decayed since the crossing), decay with
+  tau_sfa, tau_rr.
 * Izhikevich cells (``surrogates/izhikevich.py``) have their own spike and reset
   rule (``izhikevich.spike_and_reset``: v_reset is c, izh_a, izh_b, izh_d are a, b,
   d, u is kept in the state slot of w); the rules above are made neutral for them
   (no threshold, no reset, no kernels: their synapses are voltage jumps).
 * the adaptation current w (nA) of the EIF types: tau_w dw/dt = a (v - v_rest) - w
   over each step (v at the step's midpoint; in a spike step v up to the crossing, then
-  v_reset: ``if_family.adaptation_voltage``), w += b at each spike. For the
+  v_reset: ``if_family.adaptation_voltage``), w += b at each spike (decayed since the
+  crossing, as g_s and g_r). For the
   exponential types a spike is v >= v_spike (v_thresh when delta_T is 0).
 * escape noise (GIF types): ``lambda0`` (1/ms; 0 for all other cells), ``delta_v``,
   ``v_t_star``, and the (cells x K) :data:`COMPONENT_COLUMNS` of the spike-triggered

@@ -86,6 +86,18 @@ def spike_steps(data):
     return [np.ceil(np.asarray(t) / dt - 1e-6).astype(np.int64) for t in times]
 
 
+def spike_triggered(spike_times, q, tau, n_samples, dt):
+    """A conductance that jumps by ``q`` at each spike and decays with ``tau``, on the
+    grid, as the engine computes it: a spike's jump is added at the end of its step,
+    decayed from the crossing time to there."""
+    steps = np.ceil(np.asarray(spike_times) / dt - 1e-6).astype(np.int64)
+    inside = steps < n_samples
+    decay = np.exp(-dt / tau)
+    since = steps[inside] - np.asarray(spike_times)[inside] / dt  # steps
+    kicks = np.bincount(steps[inside], weights=q * decay ** since, minlength=n_samples)
+    return lfilter([1.0], [1.0, -decay], kicks)
+
+
 def if_inputs(data, p):
     """(v_inf, rate) of integrate-and-fire reference cells on the grid, computed from
     the input spikes exactly as the engine computes them (step-averaged kernels)."""
@@ -108,12 +120,10 @@ def if_inputs(data, p):
                           + np.concatenate([[0.0], decay * alpha_dt * x[:-1]]))
             g[key][i] = mean_g * g_k + mean_x * x
     g_s, g_r = np.zeros((n_cells, n)), np.zeros((n_cells, n))
-    for i, steps in enumerate(spike_steps(data)):
-        fired = np.bincount(steps[steps < n], minlength=n).astype(float)
+    times = np.split(data["spike_times"], np.cumsum(data["spike_counts"])[:-1])
+    for i, t in enumerate(times):
         for out, tau, q in ((g_s, "tau_sfa", "q_sfa"), (g_r, "tau_rr", "q_rr")):
-            # the engine adds a spike's jump after the step that produced it
-            state = lfilter([1.0], [1.0, -np.exp(-dt / m[tau][i])], fired * m[q][i])
-            out[i] = step_mean(m[tau][i], dt) * state
+            out[i] = step_mean(m[tau][i], dt) * spike_triggered(t, m[q][i], m[tau][i], n, dt)
     col = {k: v[:, None] for k, v in m.items()}
     exponential = np.any(m["delta_T"] > 0) or np.any(m["a"] != 0) or np.any(m["b"] != 0)
     w = adaptation_current(data, m) if exponential else 0.0
@@ -146,7 +156,7 @@ def adaptation_current(data, m):
         v_mean = if_family.adaptation_voltage(v[i, :-1], v[i, 1:], threshold[i],
                                               m["v_reset"][i], fired[1:] > 0, after[1:])
         drive = 1e-3 * m["a"][i] * (1 - d) * (v_mean - m["v_rest"][i])
-        u = np.concatenate([[0.0], drive + m["b"][i] * fired[1:]])
+        u = np.concatenate([[0.0], drive + m["b"][i] * (fired * d ** after)[1:]])
         w[i] = lfilter([1.0], [1.0, -d], u)
     return w
 
