@@ -16,8 +16,9 @@ import numpy as np
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="pynn-ann train", description=__doc__)
     parser.add_argument("celltype")
-    parser.add_argument("--cells", type=int, help="reference cells per input regime "
-                        "(default: the cell type's training specification)")
+    parser.add_argument("--cells", type=int, help="reference cells per input regime, and per "
+                        "cell type for the shared membranes (default: the cell type's "
+                        "training specification)")
     parser.add_argument("--dt", type=float, default=0.1,
                         help="ms: the time step the surrogate is trained for (reference "
                              "sampled on this grid; the engine picks the model by dt)")

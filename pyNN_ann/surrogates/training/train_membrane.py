@@ -29,24 +29,27 @@ def model_of(name):
     return if_family.MODELS.get(name, name)
 
 
-def load_family_data(data_dir, workers=2, duration=2000.0, model=if_family.MODEL, dt=0.1):
+def load_family_data(data_dir, workers=2, duration=2000.0, model=if_family.MODEL, dt=0.1,
+                     cells=None):
     """Reference data of every type run by ``model`` with training cells (generated
     when missing), sampled every ``dt`` ms, merged, with a ``celltype`` column and NaN
-    for parameters a type lacks."""
+    for parameters a type lacks. ``cells`` replaces each type's own number of cells
+    (files are named by type and regime only: use a fresh ``data_dir``)."""
     from ..registry import dt_suffix
     from .dataset import generate
     from .specs import SPECS
     parts = []
     for name in [ct for ct in if_family.SYNAPSES if if_family.MODELS[ct] == model]:
-        for regime, cells, seed in SPECS[name].training_sets:
-            if not cells:
+        for regime, count, seed in SPECS[name].training_sets:
+            if not count:
                 continue
+            count = cells or count
             path = os.path.join(data_dir, f"{name}_{regime}{dt_suffix(dt)}.npz")
             if os.path.exists(path):
                 with np.load(path) as f:
                     data = {k: f[k] for k in f.files}
             else:
-                data = generate(name, cells, duration, dt=dt, seed=seed, regime=regime,
+                data = generate(name, count, duration, dt=dt, seed=seed, regime=regime,
                                 workers=workers)
                 np.savez_compressed(path, **data)
             data["celltype"] = np.array([name] * data["v"].shape[0])
@@ -74,7 +77,8 @@ def train_membrane(args):
     model = model_of(args.celltype)
     exponential = model == if_family.EIF_MODEL
     os.makedirs(args.data_dir, exist_ok=True)
-    data = load_family_data(args.data_dir, args.workers, args.duration, model, args.dt)
+    data = load_family_data(args.data_dir, args.workers, args.duration, model, args.dt,
+                            cells=args.cells)
     spec = SPECS["EIF_cond_exp_isfa_ista" if exponential else "IF_cond_exp"]
     inputs, v, clamp = surrogate_inputs(data, spec)
     norm = normalisation(inputs, v, clamp, spec, dt=float(data["dt"]))
