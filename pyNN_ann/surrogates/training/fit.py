@@ -83,14 +83,19 @@ def spike_steps(data):
     """Grid index of the first sample at or after each reference spike, per cell."""
     dt = float(data["dt"])
     times = np.split(data["spike_times"], np.cumsum(data["spike_counts"])[:-1])
-    return [np.ceil(np.asarray(t) / dt - 1e-6).astype(np.int64) for t in times]
+    return [_step_after(t, dt) for t in times]
+
+
+def _step_after(spike_times, dt):
+    """Grid index of the first sample at or after each spike time."""
+    return np.ceil(np.asarray(spike_times) / dt - 1e-6).astype(np.int64)
 
 
 def spike_triggered(spike_times, q, tau, n_samples, dt):
     """A conductance that jumps by ``q`` at each spike and decays with ``tau``, on the
     grid, as the engine computes it: a spike's jump is added at the end of its step,
     decayed from the crossing time to there."""
-    steps = np.ceil(np.asarray(spike_times) / dt - 1e-6).astype(np.int64)
+    steps = _step_after(spike_times, dt)
     inside = steps < n_samples
     decay = np.exp(-dt / tau)
     since = steps[inside] - np.asarray(spike_times)[inside] / dt  # steps
