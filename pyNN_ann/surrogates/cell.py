@@ -22,7 +22,7 @@ on chosen steps. The engine always runs it free (``teacher = 0``).
 import keras
 from keras import ops
 
-from . import hh_channels
+from . import hh_channels, izhikevich
 
 # order of the per-step input vector
 INPUTS = ("g_exc", "g_inh", "e_rev_E", "e_rev_I", "i_ext", "v_true", "teacher")
@@ -256,11 +256,15 @@ class IzhikevichSurrogateCell(StreamingSurrogateCell):
         return v + inputs[:, 4]
 
     def _euler(self, v, inputs):
-        """The known increment the factor multiplies: forward Euler (``order`` 1), or
-        (``order`` 2) the second-order Taylor step of the coupled system,
-        F dt + dt^2 / 2 (F dF/dv - du/dt), whose zeros are the system's fixed points
-        rather than the v-nullcline (where u still moves v)."""
+        """The known increment the factor multiplies: (``order`` 3) the exact flow with
+        u frozen plus u's first-order drift (``izhikevich.flow_increment``); forward
+        Euler (``order`` 1); or (``order`` 2) the second-order Taylor step of the
+        coupled system, F dt + dt^2 / 2 (F dF/dv - du/dt). Orders 2 and 3 vanish at the
+        system's fixed points rather than on the v-nullcline (where u still moves v)."""
         dt = self.norm["dt"]
+        if self.norm.get("order", 1) == 3:
+            return izhikevich.flow_increment(v, inputs[:, 1], inputs[:, 0], inputs[:, 2],
+                                             inputs[:, 3], dt, xp=ops)
         field = 0.04 * v * v + 5.0 * v + 140.0 - inputs[:, 1] + inputs[:, 0]
         if self.norm.get("order", 1) == 1:
             return field * dt

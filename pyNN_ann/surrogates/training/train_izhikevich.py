@@ -11,7 +11,7 @@ from .. import izhikevich
 
 # the recipe of the shipped model (command-line defaults of `pynn-ann train Izhikevich`)
 DEFAULTS = dict(units=32, epochs=40, batch_size=128, length=300,
-                schedule="0.3:0,0.6:10,1.0:50")
+                schedule="0.5:0,1.0:10")
 
 
 def load_data(data_dir, spec, workers=2, duration=2000.0, cells=None, dt=0.1):
