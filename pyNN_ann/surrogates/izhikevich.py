@@ -76,7 +76,7 @@ def u_step(u, v_start, v_end, a, b, h, i, xp=np):
     return u * decay + b * (1.0 - decay) * mean
 
 
-def _frozen_flow(v, u, i, h, xp):
+def frozen_flow(v, u, i, h, xp):
     """x = v + 62.5 and x after ``h`` of the membrane's exact flow with u frozen,
     dx/dt = 0.04 x^2 + q, q = I - u - 16.25 (a Riccati equation): x(h) = (x + q h G) /
     (1 - 0.04 h G x), G = tan(z) / z with z^2 = 0.04 q h^2 (tanh(|z|) / |z| for
@@ -94,7 +94,7 @@ def _frozen_flow(v, u, i, h, xp):
 
 def flow_increment(v, u, i, a, b, dt, xp=np):
     """v's change over ``dt`` below the peak: the exact flow with u frozen
-    (:func:`_frozen_flow`) plus the effect of u's drift within the step to second
+    (:func:`frozen_flow`) plus the effect of u's drift within the step to second
     order. u drifts as u0 + u' t + u'' t^2 / 2 (u' = a (b v - u), u'' = a (b F - u'),
     F = dv/dt), and v feels it through the flow's linear response exp(lambda (dt - s)),
     lambda = 0.08 x at the step's mean: -u' dt^2 phi2(lambda dt) - u'' dt^3 / 6,
@@ -102,7 +102,7 @@ def flow_increment(v, u, i, a, b, dt, xp=np):
     across the domain: within 5e-4 mV per 0.1-ms step. Where the flow would blow up
     within the step the increment is large (the engine's threshold rule takes over).
     """
-    x, x_end = _frozen_flow(v, u, i, dt, xp)
+    x, x_end = frozen_flow(v, u, i, dt, xp)
     du = a * (b * v - u)
     ddu = a * (b * vector_field(v, u, i, xp) - du)
     lam_dt = xp.clip(0.04 * (x + xp.minimum(x_end, 100.0)) * dt, -5.0, 5.0)
