@@ -30,23 +30,10 @@ from pyNN_ann.surrogates import izhikevich as iz  # noqa: E402
 STEPS = ("fine", "frozen", "flow", "taylor2")
 
 
-def _rk4(v, u, i, a, b, h, substeps):
-    def field(v, u):
-        return iz.vector_field(v, u, i), a * (b * v - u)
-    for _ in range(substeps):
-        k1 = field(v, u)
-        k2 = field(v + h / 2 * k1[0], u + h / 2 * k1[1])
-        k3 = field(v + h / 2 * k2[0], u + h / 2 * k2[1])
-        k4 = field(v + h * k3[0], u + h * k3[1])
-        v = np.minimum(v + h / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0]), 1e3)
-        u = u + h / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1])
-    return v
-
-
 def membrane_step(kind, v, u, i, a, b, dt):
     """v at the step's end below the peak (values beyond it mean: spike)."""
     if kind == "fine":
-        return _rk4(v, u, i, a, b, dt / 100, 100)
+        return iz.coupled_flow(v, u, i, a, b, dt, substeps=100)
     if kind == "frozen":
         x, x_end = iz.frozen_flow(v, u, i, dt, np)
         return v + x_end - x

@@ -114,6 +114,24 @@ def flow_increment(v, u, i, a, b, dt, xp=np):
     return x_end - x - du * phi2 * dt * dt - ddu * dt ** 3 / 6.0
 
 
+def coupled_flow(v, u, i, a, b, dt, substeps=100):
+    """v after ``dt`` of the coupled (v, u) system by classical RK4 on ``substeps``
+    substeps (NumPy; v capped at 1000 mV): the fine-step yardstick of
+    :func:`flow_increment` in tests and ``benchmarks/izhikevich_membrane_step.py``."""
+    h = dt / substeps
+    for _ in range(substeps):
+        k1 = vector_field(v, u, i), a * (b * v - u)
+        v2, u2 = v + h / 2 * k1[0], u + h / 2 * k1[1]
+        k2 = vector_field(v2, u2, i), a * (b * v2 - u2)
+        v3, u3 = v + h / 2 * k2[0], u + h / 2 * k2[1]
+        k3 = vector_field(v3, u3, i), a * (b * v3 - u3)
+        v4, u4 = v + h * k3[0], u + h * k3[1]
+        k4 = vector_field(v4, u4, i), a * (b * v4 - u4)
+        v = np.minimum(v + h / 6 * (k1[0] + 2 * k2[0] + 2 * k3[0] + k4[0]), 1e3)
+        u = u + h / 6 * (k1[1] + 2 * k2[1] + 2 * k3[1] + k4[1])
+    return v
+
+
 def crossing_fraction(v, u, i, dt, xp=np):
     """Fraction of the step at which v reaches V_PEAK, u and I frozen at their values
     at the step's start (clipped to [0, 1]; 1 where it would not get there).
