@@ -257,7 +257,7 @@ class IzhikevichSurrogateCell(StreamingSurrogateCell):
 
     def _euler(self, v, inputs):
         """The known increment the factor multiplies: (``order`` 3) the exact flow with
-        u frozen plus u's first-order drift (``izhikevich.flow_increment``); forward
+        u frozen plus u's drift to second order (``izhikevich.flow_increment``); forward
         Euler (``order`` 1); or (``order`` 2) the second-order Taylor step of the
         coupled system, F dt + dt^2 / 2 (F dF/dv - du/dt). Orders 2 and 3 vanish at the
         system's fixed points rather than on the v-nullcline (where u still moves v)."""
