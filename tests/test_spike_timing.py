@@ -268,3 +268,68 @@ def test_poisson_counts_per_step_have_a_poisson_distribution():
         assert count.var() == pytest.approx(lam, rel=0.05)
         assert np.array_equal(count, np.asarray(emitted).sum(axis=1))
     assert poisson.terms_for(0.1) < poisson.terms_for(2.0) <= poisson.MAX_TERMS
+
+
+def _psp_peak(tau_m, tau_s, cm):
+    """Time, height and curvature (per nA) of a current-based exponential PSP's peak."""
+    t = np.log(tau_m / tau_s) * tau_m * tau_s / (tau_m - tau_s)
+    k = tau_m * tau_s / (cm * (tau_m - tau_s))
+    return (t, k * (np.exp(-t / tau_m) - np.exp(-t / tau_s)),
+            k * (np.exp(-t / tau_m) / tau_m ** 2 - np.exp(-t / tau_s) / tau_s ** 2))
+
+
+def _grazing_cell(precision, miss):
+    """One IF_curr_exp cell whose single PSP peaks ``-miss`` mV above threshold in the
+    middle of a step (both ends of the step 0.02 mV below its peak; the surrogate's v
+    is within 0.005 mV of the exact PSP there)."""
+    tau_m, tau_s, cm, v_rest, height = 3.0, 0.15, 1.0, -65.0, 8.0
+    t_peak, per_na, bend = _psp_peak(tau_m, tau_s, cm)
+    arrival = 20.05 - t_peak
+    sim = _setup(precision)
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[arrival - DT]))
+    cell = sim.Population(1, sim.IF_curr_exp(
+        tau_m=tau_m, tau_syn_E=tau_s, cm=cm, v_rest=v_rest, v_reset=v_rest,
+        v_thresh=v_rest + height + miss, tau_refrac=2.0))
+    cell.initialize(v=v_rest)
+    sim.Projection(src, cell, sim.OneToOneConnector(),
+                   sim.StaticSynapse(weight=height / per_na, delay=DT))
+    cell.record(["spikes", "v"])
+    sim.run(30.0)
+    seg = cell.get_data().segments[0]
+    v = np.asarray(seg.filter(name="v")[0].magnitude)[:, 0]
+    spikes = np.asarray(seg.spiketrains[0].magnitude)
+    sim.end()
+    return spikes, v, v_rest + height + miss, 20.05, -height / per_na * bend
+
+
+@pytest.mark.parametrize("miss", [-0.012, 0.012])
+def test_a_crossing_inside_a_step_whose_ends_stay_below_threshold(miss):
+    spikes, v, threshold, t_peak, curvature = _grazing_cell("off_grid", miss)
+    assert curvature > 15.0  # mV/ms^2: the step's ends lie 0.02 mV below the peak
+    assert v[int(round(t_peak / DT))] < threshold > v[int(round(t_peak / DT)) + 1]
+    if miss > 0:  # the peak stays below threshold: no spike
+        assert len(spikes) == 0
+    else:  # the peak goes 0.012 mV above: one spike, at the crossing of the exact PSP
+        assert len(spikes) == 1
+        exact = t_peak - np.sqrt(2 * -miss / curvature)
+        assert spikes[0] == pytest.approx(exact, abs=0.015)
+
+
+def test_grazing_rule_follows_a_parabola_and_a_bend():
+    from pyNN_ann.engine.cell_rules import grazing_crossing
+    thr, c = -50.0, 4.0  # v = thr + h - c (t - t0)^2 within one 0.1-ms step
+    for h, t0 in ((0.002, 0.05), (-0.002, 0.05), (0.001, 0.07)):
+        v = lambda t: thr + h - c * (t - t0) ** 2  # noqa: E731
+        dv = lambda t: -2 * c * (t - t0)  # noqa: E731
+        crossed, s = grazing_crossing(np.array([v(0)]), np.array([v(DT)]),
+                                      np.array([dv(0) * DT]), np.array([dv(DT) * DT]), thr)
+        assert crossed[0] == (h > 0)
+        if h > 0:
+            assert s[0] * DT == pytest.approx(t0 - np.sqrt(h / c), abs=1e-6)
+    # a rising line bent down by inhibition at 60 % of the step: it crossed at 50 %
+    crossed, s = grazing_crossing(np.array([-50.01]), np.array([-50.05]), np.array([0.02]),
+                                  np.array([-0.1]), thr, turn_at=np.array([0.6]))
+    assert crossed[0] and s[0] == pytest.approx(0.5)
+    crossed, _ = grazing_crossing(np.array([-50.01]), np.array([-50.05]), np.array([0.02]),
+                                  np.array([-0.1]), thr, turn_at=np.array([0.4]))
+    assert not crossed[0]

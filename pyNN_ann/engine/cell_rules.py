@@ -290,3 +290,53 @@ def _psi(z, xp):
     exact = (1.0 - xp.exp(-safe) * (1.0 + safe)) / (safe * safe)
     series = 0.5 - z / 3.0 + z * z / 8.0 - z * z * z / 30.0
     return xp.where(z > 0.1, exact, series)
+
+
+def grazing_crossing(v0, v1, d0, d1, threshold, turn_at=2.0, v_inf=None, xp=np):
+    """Threshold crossings hidden inside a step whose two ends are both below threshold.
+
+    v over the step is taken as the cubic Hermite through v0 and v1 with slopes d0
+    and d1 (dv/dt times dt, so that the step is [0, 1]). Where v rises and turns
+    within the step (d0 > 0 > d1) and the cubic's peak reaches ``threshold``, the cell
+    crossed it and came back before the step's end, which a look at the step's ends
+    misses (a slowly rising membrane that just touches threshold, as in the
+    VAbenchmarks networks; CVODE and NEST's precise models find these crossings).
+    An inhibitory arrival at ``turn_at`` (fraction of the step) bends v there, which no
+    smooth cubic follows: up to it v relaxes from v0 towards ``v_inf`` (the steady
+    state of the inputs at the step's start) with initial slope d0, and crossed
+    threshold if it got there first. Both rules need v rising at the step's start and
+    falling at its end.
+    ``turn_at`` above 1: no arrival. Returns (crossed, position of the first crossing
+    in [0, 1])."""
+    a = 6.0 * (v0 - v1) + 3.0 * (d0 + d1)  # the cubic's slope: a s^2 + b s + d0
+    b = 6.0 * (v1 - v0) - 4.0 * d0 - 2.0 * d1
+    root = xp.sqrt(xp.maximum(b * b - 4.0 * a * d0, 0.0))
+    # d0 > 0 > d1: exactly one root of the slope in (0, 1); both roots in stable form
+    r1 = _divide(2.0 * d0, root - b, xp)
+    r2 = _divide(2.0 * d0, -root - b, xp)
+    s = xp.clip(xp.where((r1 > 0.0) & (r1 < 1.0), r1, r2), 0.0, 1.0)
+    s2, s3 = s * s, s * s * s
+    peak = ((2 * s3 - 3 * s2 + 1) * v0 + (s3 - 2 * s2 + s) * d0 + (3 * s2 - 2 * s3) * v1
+            + (s3 - s2) * d1)
+    crossed = (d0 > 0.0) & (d1 < 0.0) & (v0 < threshold) & (v1 < threshold) & (
+        peak >= threshold)
+    curvature = xp.maximum(-(2.0 * a * s + b), 1e-9)  # -v'' at the peak, per step^2
+    before = xp.sqrt(2.0 * xp.maximum(peak - threshold, 0.0) / curvature)
+    smooth = xp.clip(s - before, 0.0, s)
+    # rising at the start, falling at the end (a turn within the step), both below
+    below = (v0 < threshold) & (v1 < threshold) & (d0 > 0.0) & (d1 < 0.0)
+    if v_inf is None:  # where v0 + d0 s meets threshold
+        line = _divide(threshold - v0, d0, xp)
+        bent = below & (line <= turn_at) & (turn_at <= 1.0)
+    else:  # where v0 + (v_inf - v0)(1 - e^(-k s)) does, k = d0 / (v_inf - v0)
+        span = v_inf - v0
+        reach = _divide(threshold - v0, span, xp)  # in (0, 1) if v_inf is above it
+        k = _divide(d0, span, xp)
+        line = _divide(-xp.log1p(-xp.clip(reach, 0.0, 1.0 - 1e-7)), k, xp)
+        bent = below & (v_inf > threshold) & (line <= turn_at) & (turn_at <= 1.0)
+    return crossed | bent, xp.where(bent & (~crossed | (line < smooth)), line, smooth)
+
+
+def _divide(num, den, xp):
+    safe = xp.where(den == 0.0, 1.0, den)
+    return xp.where(den == 0.0, 0.0, num / safe)

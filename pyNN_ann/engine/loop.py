@@ -169,6 +169,8 @@ class ChunkRunner:
             a, b = early[r * n:(r + 1) * n], late[r * n:(r + 1) * n]
             weight = a + b
             position = ops.clip(ops.divide_no_nan(b, weight), 0.0, 1.0)
+            if r == 1:  # where inhibition arrives, a rising membrane may turn
+                turn_at = ops.where(weight != 0, position, 2.0)  # 2: none
             g_add, x_add, mean_add = cell_rules.arrival_response(
                 weight, position, c["kick_g_" + s], c["kick_x_" + s], c["rate_g_" + s],
                 c["rate_x_" + s], c["alpha_" + s], self.dt, xp=ops)
@@ -190,10 +192,12 @@ class ChunkRunner:
             eta, v_t = escape_noise.at_step_start(state, c)
             i_adapt = i_adapt + eta
         new_v, new_models, monitor_a, monitor_b = [], [], [], []
+        slopes = []  # (dv/dt and v_inf at t_k, v_inf and rate at t_{k+1}) of IF membranes
         own_rule = {}  # start -> (u, spikes) of cells with their own spike/reset rule
         for (cell, start, stop, kind), ms in zip(self.models, state["models"]):
             sl = slice(start, stop)
             ones = ops.ones_like(v[sl])
+            slope = None
             if kind in ("membrane", "exp_membrane"):
                 params = {key: c[key][sl] for key in (
                     "cm", "tau_m", "v_rest", "e_rev_E", "e_rev_I", "e_rev_sfa", "e_rev_rr",
@@ -209,6 +213,8 @@ class ChunkRunner:
                     c["mean_s"][sl] * state["g_s"][sl], c["mean_r"][sl] * state["g_r"][sl],
                     params, c["conductance"][sl], extra=extra)
                 columns = [v_inf, rate]
+                if kind == "membrane" and self.precise:
+                    slope = self._membrane_slopes(state, g_next, v[sl], params, c, sl)
                 if kind == "exp_membrane":
                     columns += [params["delta_T"], params["v_thresh"], params["tau_m"]]
                 inputs = ops.stack(columns + [v[sl], ones], axis=1)
@@ -230,6 +236,7 @@ class ChunkRunner:
                                    axis=1)
                 monitor_a.append(g_exc[sl])
                 monitor_b.append(g_inh[sl])
+            slopes.append(slope)
             out, (_, *memory) = cell(inputs, list(ms))
             if kind == izhikevich.KIND:  # its own spike and reset rule, and u
                 v_end, u_end, spiked, theta = izhikevich.spike_and_reset(
@@ -255,6 +262,17 @@ class ChunkRunner:
         # crossing time within the free part of the step, by linear interpolation
         crossing = ops.where(v >= threshold, 0.0,
                              ops.clip(ops.divide_no_nan(threshold - v, v_pred - v), 0.0, 1.0))
+        if any(sl is not None for sl in slopes):  # crossings that both ends miss
+            slope0, v_inf0, v_inf1, rate1 = (ops.concatenate(
+                [sl[i] if sl is not None else ops.zeros((stop - start,))
+                 for sl, (_, start, stop, _) in zip(slopes, self.models)], 0)
+                for i in range(4))
+            grazed, position = cell_rules.grazing_crossing(
+                v, v_pred, slope0 * dt, rate1 * (v_inf1 - v_pred) * dt, threshold,
+                turn_at=turn_at, v_inf=v_inf0, xp=ops)
+            grazed = grazed & resets & (refrac <= 0) & ~spikes
+            spikes = spikes | grazed
+            crossing = ops.where(grazed, position, crossing)
         lead = (1.0 - crossing) * (dt - free_from)  # ms from the crossing to t_{k+1}
         clamp_left = c["tau_refrac"] - lead
         if self.escape:  # GIF: spikes by escape noise at t_{k+1}, clamp from there
@@ -298,6 +316,25 @@ class ChunkRunner:
             spikes = ops.concatenate([spiked for _, spiked, _ in parts], 0)
             shift = ops.concatenate([s for _, _, s in parts], 0)
         return state, spikes, shift
+
+    def _membrane_slopes(self, state, g_next, v, params, c, sl):
+        """An IF membrane's dv/dt and v_inf at t_k, and v_inf and rate at t_{k+1}, from the
+        kernels' values there (not their step means): the ends of the step's Hermite
+        cubic (``cell_rules.grazing_crossing``)."""
+        ends = []
+        for g, g_s, g_r in (([state[cell_rules.state_keys(r)[0]][sl]
+                              for r in range(self.channels)],
+                             state["g_s"][sl], state["g_r"][sl]),
+                            ([g[sl] for g in g_next], state["g_s"][sl] * c["decay_s"][sl],
+                             state["g_r"][sl] * c["decay_r"][sl])):
+            extra = None
+            if self.channels > 2:
+                extra = (sum(g[2:]), sum(x * c["e_rev_" + cell_rules.suffix(r + 2)][sl]
+                                         for r, x in enumerate(g[2:])))
+            ends.append(if_family.membrane_inputs(g[0], g[1], g_s, g_r, params,
+                                                  c["conductance"][sl], extra=extra))
+        (v_inf0, rate0), (v_inf1, rate1) = ends
+        return rate0 * (v_inf0 - v), v_inf0, v_inf1, rate1
 
     def _sources(self, k1, const, events, shifts):
         """Spikes of the Poisson and array sources in step k1 - 1 -> k1: whether each

@@ -10,6 +10,10 @@
 * :mod:`.work_precision` -- ``pynn-ann work-precision`` (``benchmarks/work_precision.py``):
   run time against Γ versus the converged run, pyNN.ann vs pyNN.neuron at several dt
   and CVODE tolerances; the NEURON run time at pyNN.ann's accuracy.
+* :mod:`.network_replay` -- ``benchmarks/network_replay.py``: VAbenchmarks COBA/CUBA
+  cells replayed open-loop with the input they received in a pyNN.neuron network
+  (spike by spike against CVODE), and the network statistics against chaos (a NEURON
+  run of the same network with its initial Vm perturbed).
 """
 
 from .metrics import coincidence_factor, compare, precision_recall  # noqa: F401

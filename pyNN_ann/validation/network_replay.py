@@ -2,8 +2,9 @@
 
 The VAbenchmarks networks (COBA: IF_cond_exp, CUBA: IF_curr_exp; PyNN's
 ``examples/VAbenchmarks.py``: 4000 cells, 2 % connectivity, delay 0.2 ms) are chaotic:
-two runs part after a few hundred ms, so their spikes can only be compared as
-statistics. This script takes chaos out of the comparison:
+a perturbation of 1 µV in the initial Vm decorrelates two NEURON runs within 100 ms,
+so their spikes can only be compared as statistics. This module takes chaos out of the
+comparison:
 
 1. ``closed``: the whole network runs once on pyNN.neuron (fixed step, ``--closed-dt``,
    0.01 ms by default). Every cell's spikes, the connections and the initial Vm are kept.
@@ -23,6 +24,13 @@ replay: Γ (Δ 2 ms), precision / recall, rate error, Vm RMSE with spikes masked
 
 Results: ``replay.md``, ``replay.json`` and ``replay.png`` in ``--output``;
 the runs themselves are kept in ``--work`` (reused when present).
+
+``--statistics-seeds N`` measures instead how far chaos alone moves the network
+statistics: per seed, the closed network on NEURON (the reference), on NEURON again
+with each initial Vm moved by N(0, ``--perturb`` mV) (the same network), on NEURON
+with the seeds shifted (the issue's baseline), and on pyNN.ann (the same network);
+KL(run ‖ reference) of per-cell rate, CV ISI and correlation for each
+(``statistics.md``, ``statistics.json``).
 """
 
 import argparse
@@ -89,36 +97,76 @@ def _unflat(counts, times):
     return np.split(np.asarray(times), np.cumsum(counts)[:-1])
 
 
-def run_closed(network, seed, dt, path, duration=DURATION):
-    """The whole network on pyNN.neuron; saves spikes, connections and initial Vm."""
+def _parse_label(label, dt_closed=None):
+    """'ann-dt0.1' -> ('ann', 0.1, False); 'neuron-cvode' -> ('neuron', 0.1, True);
+    'neuron-closed' -> ('neuron', dt_closed, False)."""
+    backend, _, step = label.partition("-")
+    if step == "cvode":
+        return backend, 0.1, True
+    if step == "closed":
+        return backend, dt_closed, False
+    return backend, float(step[2:]), False
+
+
+def _network_projections(sim, net, cells, seed, like):
+    """The recurrent and (COBA) stimulus projections: drawn from ``seed`` as the
+    script draws them, or rebuilt from a saved run ``like``. Returns (projections with
+    the index offset of their sources, stimulus trains, v0)."""
     from pyNN.parameters import Sequence
     from pyNN.random import NumpyRNG, RandomDistribution
-    net = NETWORKS[network]
-    sim = _setup("neuron", dt)
-    ct = getattr(sim, net["celltype"])(**net["params"])
-    cells = sim.Population(N_CELLS, ct, label="cells")
-    rng = NumpyRNG(seed=seed, parallel_safe=True)
-    v0 = RandomDistribution("uniform", low=-60.0, high=-50.0, rng=rng).next(N_CELLS)
-    cells.initialize(v=v0)
     exc, inh = cells[:N_EXC], cells[N_EXC:]
-    conn = sim.FixedProbabilityConnector(P_CONN, rng=rng)
-    projections = [(sim.Projection(exc, cells, conn,
-                                   sim.StaticSynapse(weight=net["w_exc"], delay=DELAY),
+    if like is None:
+        rng = NumpyRNG(seed=seed, parallel_safe=True)
+        v0 = RandomDistribution("uniform", low=-60.0, high=-50.0, rng=rng).next(N_CELLS)
+        stim_times = [np.zeros(0)] * N_STIM
+        if net["stimulus"]:  # drawn here so that every replay gets the same kick
+            stim_rng = np.random.default_rng(seed + 1)
+            stim_times = [np.sort(stim_rng.uniform(0, STIM_DUR, stim_rng.poisson(
+                STIM_RATE * STIM_DUR / 1000.0))).round(1) + 0.1 for _ in range(N_STIM)]
+        conn = sim.FixedProbabilityConnector(P_CONN, rng=rng)
+        connectors = [conn, conn, sim.FixedProbabilityConnector(STIM_P, rng=rng)]
+    else:
+        v0, stim_times = like["v0"], _unflat(like["stim_counts"], like["stim_times"])
+        c = like["connections"]
+        parts = [c[(c[:, 3] == 0) & (c[:, 0] < N_EXC)], c[c[:, 3] == 1],
+                 c[c[:, 0] >= N_CELLS]]
+        connectors = [sim.FromListConnector(
+            [(int(a) - off, int(b), w, DELAY) for a, b, w in part[:, :3]],
+            column_names=["weight", "delay"])
+            for part, off in zip(parts, (0, N_EXC, N_CELLS))]
+    syn = [sim.StaticSynapse(weight=net["w_exc"], delay=DELAY),
+           sim.StaticSynapse(weight=net["w_inh"], delay=DELAY),
+           sim.StaticSynapse(weight=STIM_W, delay=DELAY)]
+    if like is not None:
+        syn = [sim.StaticSynapse()] * 3
+    projections = [(sim.Projection(exc, cells, connectors[0], syn[0],
                                    receptor_type="excitatory"), 0),
-                   (sim.Projection(inh, cells, conn,
-                                   sim.StaticSynapse(weight=net["w_inh"], delay=DELAY),
+                   (sim.Projection(inh, cells, connectors[1], syn[1],
                                    receptor_type="inhibitory"), N_EXC)]
-    stim_times = [np.zeros(0)] * N_STIM
-    if net["stimulus"]:  # drawn here so that every replay gets the same kick
-        stim_rng = np.random.default_rng(seed + 1)
-        stim_times = [np.sort(stim_rng.uniform(0, STIM_DUR, stim_rng.poisson(
-            STIM_RATE * STIM_DUR / 1000.0))).round(1) + 0.1 for _ in range(N_STIM)]
+    if net["stimulus"]:
         stim = sim.Population(N_STIM, sim.SpikeSourceArray(
             spike_times=[Sequence(t) for t in stim_times]))
-        projections.append((sim.Projection(
-            stim, cells, sim.FixedProbabilityConnector(STIM_P, rng=rng),
-            sim.StaticSynapse(weight=STIM_W, delay=DELAY), receptor_type="excitatory"),
-            N_CELLS))
+        projections.append((sim.Projection(stim, cells, connectors[2], syn[2],
+                                           receptor_type="excitatory"), N_CELLS))
+    return projections, stim_times, v0
+
+
+def run_closed(network, seed, label, path, duration=DURATION, like=None, perturb=0.0):
+    """The whole network on ``label`` (e.g. 'neuron-dt0.01', 'ann-dt0.1'); saves every
+    cell's spikes, the connections and the initial Vm to ``path``.
+
+    ``like``: the saved run whose connections, initial Vm and stimulus to reuse (the
+    same network); ``perturb``: SD (mV) of a random offset added to each initial Vm."""
+    net = NETWORKS[network]
+    backend, dt, cvode = _parse_label(label)
+    sim = _setup(backend, dt, cvode)
+    cells = sim.Population(N_CELLS, getattr(sim, net["celltype"])(**net["params"]),
+                           label="cells")
+    projections, stim_times, v0 = _network_projections(
+        sim, net, cells, seed, None if like is None else np.load(like))
+    if perturb:
+        v0 = v0 + perturb * np.random.default_rng(seed + 2).standard_normal(N_CELLS)
+    cells.initialize(v=v0)
     cells.record("spikes")
     t0 = time.perf_counter()
     sim.run(duration)
@@ -146,9 +194,7 @@ def run_replay(network, closed_path, label, n_targets, dt_closed, path, duration
     """``n_targets`` cells alone, fed the closed network's recorded spikes."""
     from pyNN.parameters import Sequence
     net, data = NETWORKS[network], np.load(closed_path)
-    backend, _, step = label.partition("-")
-    cvode = step == "cvode"
-    dt = {"cvode": 0.1, "closed": dt_closed}.get(step) or float(step[2:])
+    backend, dt, cvode = _parse_label(label, dt_closed)
     sim = _setup(backend, dt, cvode)
     targets = targets_of(n_targets)
     index = np.full(N_CELLS, -1)
@@ -193,9 +239,11 @@ def run_replay(network, closed_path, label, n_targets, dt_closed, path, duration
 def _child(argv, log):
     """One stage in its own process (one simulator per process); its output -> ``log``
     (CVODE repeats a warning about steps below round-off many times)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [_PACKAGE_ROOT] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
     with open(log, "w") as f:
         done = subprocess.run([sys.executable, "-m", __name__] + argv, stdout=f,
-                              stderr=subprocess.STDOUT, cwd=_PACKAGE_ROOT)
+                              stderr=subprocess.STDOUT, env=env)
     if done.returncode:
         with open(log) as f:
             sys.exit(f"stage {argv[-1]} failed:\n" + f.read()[-3000:])
@@ -287,11 +335,112 @@ def _plot(runs, path, network):
             ax_r.plot(train, np.full(len(train), cell + row / 3.0), "|", color=color,
                       ms=3)
     ax_r.set_xlabel("time (ms)")
-    ax_r.set_ylabel("target cell (black CVODE, red ann, blue NEURON dt 0.1)")
+    ax_r.set_ylabel("target cell\n(black CVODE, red ann,\nblue NEURON dt 0.1)")
     ax_r.set_xlim(0, 300)
     fig.suptitle(f"{network}: replayed targets")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
+
+
+STATISTICS = ("rate", "cv", "correlation")
+
+
+def _closed_runs(args, work, seed):
+    """The four closed runs of one seed: NEURON (the reference), NEURON on the same
+    network with initial Vm perturbed, NEURON with the seed shifted (the criterion's
+    baseline), and pyNN.ann on the same network. Returns {name: npz path}."""
+    ref_label = f"neuron-dt{args.closed_dt:g}"
+    os.makedirs(work, exist_ok=True)
+    paths = {name: os.path.join(work, f"{name}.npz")
+             for name in ("reference", "perturbed", "reseeded", "ann")}
+    plan = [("reference", ref_label, seed, []),
+            ("perturbed", ref_label, seed, ["--like", paths["reference"], "--perturb",
+                                            str(args.perturb)]),
+            ("reseeded", ref_label, seed + args.reseed, []),
+            ("ann", "ann-dt0.1", seed, ["--like", paths["reference"]])]
+    for name, label, s, extra in plan:
+        if not os.path.exists(paths[name]):
+            print(f"  {name}: {label} ...")
+            _child(["--network", args.network, "--seed", str(s), "--duration",
+                    str(args.duration), "--stage", "closed", "--label", label, "--path",
+                    paths[name]] + extra, paths[name][:-4] + ".log")
+    return paths
+
+
+def network_statistics(args, work):
+    """Per seed and population: KL(run ‖ reference) of rate, CV ISI and correlation for
+    pyNN.ann, the perturbed NEURON run and the reseeded NEURON run."""
+    from .metrics import kl_divergence, population_statistics
+    rows = []
+    for k in range(args.statistics_seeds):
+        seed = args.seed + 1000 * k
+        print(f"seed {seed}:")
+        paths = _closed_runs(args, os.path.join(work, f"seed{k}"), seed)
+        runs = {name: _unflat(*(np.load(p)[key] for key in ("counts", "times")))
+                for name, p in paths.items()}
+        for pop, sl in (("E", slice(0, N_EXC)), ("I", slice(N_EXC, N_CELLS))):
+            stats = {name: population_statistics(trains[sl], args.duration)
+                     for name, trains in runs.items()}
+            row = {"seed": seed, "population": pop,
+                   "mean_rate": {name: float(np.mean(st["rate"])) for name, st in stats.items()}}
+            for key in STATISTICS:
+                row[key] = {name: kl_divergence(stats[name][key], stats["reference"][key])
+                            for name in ("ann", "perturbed", "reseeded")}
+            rows.append(row)
+    return rows
+
+
+def _fell_silent(mean_rates):
+    """Whether one run's activity died out where another's did not."""
+    rates = np.array(list(mean_rates.values()))
+    return rates.min() < 0.2 * rates.max()
+
+
+def write_statistics_report(network, rows, output, command, perturb):
+    """``statistics.md`` / ``.json``: the KLs per seed and their means."""
+    os.makedirs(output, exist_ok=True)
+    with open(os.path.join(output, "statistics.json"), "w") as f:
+        json.dump(rows, f, indent=1)
+    lines = [f"# {network}: network statistics against chaos", "", f"Command: `{command}`",
+             "", "KL(run ‖ NEURON reference) of per-cell rate, CV ISI and pairwise "
+             "correlation (2 ms bins), for pyNN.ann on the same network, NEURON on the "
+             f"same network with each initial Vm moved by N(0, {perturb:g} mV) "
+             "('perturbed': chaos alone), and NEURON with every seed shifted "
+             "('reseeded': the issue's baseline).", "",
+             "| seed | pop | rate ref / ann / perturbed (Hz) | statistic | ann | perturbed "
+             "| reseeded |", "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        rate = " / ".join(f"{r['mean_rate'][n]:.2f}" for n in ("reference", "ann", "perturbed"))
+        for key in STATISTICS:
+            lines.append(f"| {r['seed']} | {r['population']} | {rate} | {key} | "
+                         + " | ".join(f"{r[key][n]:.3f}" for n in
+                                      ("ann", "perturbed", "reseeded")) + " |")
+    silent = sorted({r["seed"] for r in rows if _fell_silent(r["mean_rate"])})
+    active = [r for r in rows if r["seed"] not in silent]
+    n_seeds = len({r["seed"] for r in active})
+    if silent:
+        lines += ["", "Fell silent (a run's mean rate below a fifth of another's): seeds "
+                  + ", ".join(str(seed) for seed in silent) + "; left out of the means."]
+    lines += ["", f"Means over the {n_seeds} other seeds; ann − perturbed: the paired "
+              "difference, mean ± standard error over seeds; counts: seeds where ann's KL "
+              "is at most the other's.", "",
+              "| pop | statistic | ann | perturbed | reseeded | ann − perturbed | "
+              "ann ≤ perturbed | ann ≤ reseeded |", "|---|---|---|---|---|---|---|---|"]
+    for pop in ("E", "I"):
+        sub = [r for r in active if r["population"] == pop]
+        for key in STATISTICS:
+            kl = {n: np.array([r[key][n] for r in sub]) for n in
+                  ("ann", "perturbed", "reseeded")}
+            diff = kl["ann"] - kl["perturbed"]
+            se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else float("nan")
+            lines.append(f"| {pop} | {key} | " + " | ".join(
+                f"{kl[n].mean():.3f}" for n in ("ann", "perturbed", "reseeded"))
+                + f" | {diff.mean():+.3f} ± {se:.3f}"
+                + f" | {np.sum(kl['ann'] <= kl['perturbed'])} of {len(sub)}"
+                + f" | {np.sum(kl['ann'] <= kl['reseeded'])} of {len(sub)} |")
+    with open(os.path.join(output, "statistics.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
 
 
 def main(argv=None, prog=None):
@@ -303,19 +452,36 @@ def main(argv=None, prog=None):
     parser.add_argument("--closed-dt", type=float, default=0.01, help="ms")
     parser.add_argument("--duration", type=float, default=DURATION, help="ms")
     parser.add_argument("--simulators", default=",".join(SIMULATORS))
+    parser.add_argument("--statistics-seeds", type=int, default=0,
+                        help="instead of the replay: the network statistics of N seeds, "
+                             "pyNN.ann against chaos (a perturbed NEURON run) and against "
+                             "another seed")
+    parser.add_argument("--perturb", type=float, default=1e-3,
+                        help="SD of the initial-Vm perturbation (mV)")
+    parser.add_argument("--reseed", type=int, default=500, help="seed shift of the baseline")
     parser.add_argument("--work", default=None, help="folder for the runs (reused)")
     parser.add_argument("--output", default="network_replay")
     parser.add_argument("--stage", choices=("closed", "replay"), help=argparse.SUPPRESS)
     parser.add_argument("--label", help=argparse.SUPPRESS)
+    parser.add_argument("--path", help=argparse.SUPPRESS)
+    parser.add_argument("--like", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     work = args.work or os.path.join(args.output, "runs")
     os.makedirs(work, exist_ok=True)
     closed = os.path.join(work, "closed.npz")
     if args.stage == "closed":
-        return run_closed(args.network, args.seed, args.closed_dt, closed, args.duration)
+        return run_closed(args.network, args.seed,
+                          args.label or f"neuron-dt{args.closed_dt:g}", args.path or closed,
+                          args.duration, like=args.like,
+                          perturb=args.perturb if args.like else 0.0)
     if args.stage == "replay":
         return run_replay(args.network, closed, args.label, args.targets, args.closed_dt,
                           os.path.join(work, f"replay_{args.label}.npz"), args.duration)
+    command = " ".join([parser.prog] + list(argv if argv is not None else sys.argv[1:]))
+    if args.statistics_seeds:
+        rows = network_statistics(args, work)
+        write_statistics_report(args.network, rows, args.output, command, args.perturb)
+        return rows
     common = ["--network", args.network, "--seed", str(args.seed), "--targets",
               str(args.targets), "--closed-dt", str(args.closed_dt), "--duration",
               str(args.duration), "--work", work]
@@ -329,7 +495,6 @@ def main(argv=None, prog=None):
             _child(common + ["--stage", "replay", "--label", label],
                    os.path.join(work, f"replay_{label}.log"))
     results, runs = compare_runs(work, args.targets, labels, args.duration)
-    command = " ".join([parser.prog] + list(argv if argv is not None else sys.argv[1:]))
     write_report(args.network, results, runs, args.output, command, args.targets,
                  args.duration)
     return results
