@@ -270,49 +270,37 @@ def test_poisson_counts_per_step_have_a_poisson_distribution():
     assert poisson.terms_for(0.1) < poisson.terms_for(2.0) <= poisson.MAX_TERMS
 
 
-def _psp_peak(tau_m, tau_s, cm):
-    """Time, height and curvature (per nA) of a current-based exponential PSP's peak."""
-    t = np.log(tau_m / tau_s) * tau_m * tau_s / (tau_m - tau_s)
-    k = tau_m * tau_s / (cm * (tau_m - tau_s))
-    return (t, k * (np.exp(-t / tau_m) - np.exp(-t / tau_s)),
-            k * (np.exp(-t / tau_m) / tau_m ** 2 - np.exp(-t / tau_s) / tau_s ** 2))
-
-
-def _grazing_cell(precision, miss):
-    """One IF_curr_exp cell whose single PSP peaks ``-miss`` mV above threshold in the
-    middle of a step (both ends of the step 0.02 mV below its peak; the surrogate's v
-    is within 0.005 mV of the exact PSP there)."""
-    tau_m, tau_s, cm, v_rest, height = 3.0, 0.15, 1.0, -65.0, 8.0
-    t_peak, per_na, bend = _psp_peak(tau_m, tau_s, cm)
-    arrival = 20.05 - t_peak
-    sim = _setup(precision)
+def _bent_cell(arrival):
+    """One IF_curr_exp cell charging under a constant current, exactly at threshold at
+    10.05 ms (1 mV/ms), hit by a strong inhibitory arrival at ``arrival`` that turns it
+    down within the same step: both ends of the step stay below threshold."""
+    v_rest, tau_m, v_inf = -65.0, 20.0, -30.0
+    threshold = v_inf + (v_rest - v_inf) * np.exp(-10.05 / tau_m)
+    sim = _setup("off_grid")
     src = sim.Population(1, sim.SpikeSourceArray(spike_times=[arrival - DT]))
     cell = sim.Population(1, sim.IF_curr_exp(
-        tau_m=tau_m, tau_syn_E=tau_s, cm=cm, v_rest=v_rest, v_reset=v_rest,
-        v_thresh=v_rest + height + miss, tau_refrac=2.0))
+        tau_m=tau_m, cm=1.0, v_rest=v_rest, v_reset=v_rest, v_thresh=threshold,
+        tau_refrac=2.0, tau_syn_I=5.0, i_offset=(v_inf - v_rest) / tau_m))
     cell.initialize(v=v_rest)
     sim.Projection(src, cell, sim.OneToOneConnector(),
-                   sim.StaticSynapse(weight=height / per_na, delay=DT))
+                   sim.StaticSynapse(weight=-3.0, delay=DT), receptor_type="inhibitory")
     cell.record(["spikes", "v"])
-    sim.run(30.0)
+    sim.run(10.5)
     seg = cell.get_data().segments[0]
     v = np.asarray(seg.filter(name="v")[0].magnitude)[:, 0]
     spikes = np.asarray(seg.spiketrains[0].magnitude)
     sim.end()
-    return spikes, v, v_rest + height + miss, 20.05, -height / per_na * bend
+    return spikes, v, threshold
 
 
-@pytest.mark.parametrize("miss", [-0.012, 0.012])
-def test_a_crossing_inside_a_step_whose_ends_stay_below_threshold(miss):
-    spikes, v, threshold, t_peak, curvature = _grazing_cell("off_grid", miss)
-    assert curvature > 15.0  # mV/ms^2: the step's ends lie 0.02 mV below the peak
-    assert v[int(round(t_peak / DT))] < threshold > v[int(round(t_peak / DT)) + 1]
-    if miss > 0:  # the peak stays below threshold: no spike
+@pytest.mark.parametrize("arrival", [10.03, 10.07])
+def test_a_crossing_inside_a_step_whose_ends_stay_below_threshold(arrival):
+    spikes, v, threshold = _bent_cell(arrival)
+    assert v[100] < threshold - 0.04 and v[101] < threshold  # the step 10.0 -> 10.1
+    if arrival < 10.05:  # turned down before it got there: no spike
         assert len(spikes) == 0
-    else:  # the peak goes 0.012 mV above: one spike, at the crossing of the exact PSP
-        assert len(spikes) == 1
-        exact = t_peak - np.sqrt(2 * -miss / curvature)
-        assert spikes[0] == pytest.approx(exact, abs=0.015)
+    else:  # crossed at 10.05, 0.02 ms before the inhibition arrived
+        assert len(spikes) == 1 and spikes[0] == pytest.approx(10.05, abs=0.003)
 
 
 def test_grazing_rule_follows_a_parabola_and_a_bend():

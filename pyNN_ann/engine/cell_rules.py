@@ -24,7 +24,9 @@ to the whole cell vector at once (unused rules have neutral constants):
   time within the step (linear interpolation) and released within a step, so that
   refractory periods do not round to the grid; spikes are reported at that
   crossing time (with ``spike_precision="on_grid"``: at the grid point that ends the
-  step; see ``loop``). ``reset`` 0: a spike is an upward
+  step; see ``loop``). With off-grid spikes an IF membrane also spikes where v
+  crossed threshold and turned back within one step, both ends below
+  (:func:`grazing_crossing`). ``reset`` 0: a spike is an upward
   crossing of ``threshold`` and v is left to the surrogate (Hodgkin-Huxley).
 * spike-triggered conductances g_s, g_r (nS): jump by q_sfa, q_rr at each spike's
   crossing time (added at the step's end, decayed since the crossing), decay with

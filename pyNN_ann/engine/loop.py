@@ -42,6 +42,9 @@ from . import stdp as stdp_rule
 from . import stochastic_synapses as sto
 
 TILE = 512  # synapses gathered per block of spikes
+#: crossings within a step are looked for only where every synaptic kernel decays by
+#: at most this much per step (dt / tau_syn): tau_syn >= 5 dt
+GRAZING_MAX_RATE = 0.2
 INDEX = B.INDEX
 _OPS = SimpleNamespace(exp=ops.exp, where=ops.where, abs=ops.abs, pow=ops.power,
                        clip=ops.clip, zeros_like=ops.zeros_like,
@@ -270,7 +273,14 @@ class ChunkRunner:
             grazed, position = cell_rules.grazing_crossing(
                 v, v_pred, slope0 * dt, rate1 * (v_inf1 - v_pred) * dt, threshold,
                 turn_at=turn_at, v_inf=v_inf0, xp=ops)
-            grazed = grazed & resets & (refrac <= 0) & ~spikes
+            # the cubic and the frozen relaxation need inputs that change slowly over a
+            # step: kernels of tau >= 5 dt (brunel.py's tau_syn = dt would fool them)
+            slow = None
+            for r in range(self.channels):
+                fast = ops.maximum(c["rate_g_" + sfx[r]], c["rate_x_" + sfx[r]]) * dt
+                slow = fast <= GRAZING_MAX_RATE if slow is None else slow & (
+                    fast <= GRAZING_MAX_RATE)
+            grazed = grazed & slow & resets & (refrac <= 0) & ~spikes
             spikes = spikes | grazed
             crossing = ops.where(grazed, position, crossing)
         lead = (1.0 - crossing) * (dt - free_from)  # ms from the crossing to t_{k+1}
