@@ -134,10 +134,10 @@ def _network_projections(sim, net, cells, seed, like):
             [(int(a) - off, int(b), w, DELAY) for a, b, w in part[:, :3]],
             column_names=["weight", "delay"])
             for part, off in zip(parts, (0, N_EXC, N_CELLS))]
-    syn = [sim.StaticSynapse(weight=net["w_exc"], delay=DELAY),
-           sim.StaticSynapse(weight=net["w_inh"], delay=DELAY),
-           sim.StaticSynapse(weight=STIM_W, delay=DELAY)]
-    if like is not None:
+    if like is None:
+        syn = [sim.StaticSynapse(weight=w, delay=DELAY)
+               for w in (net["w_exc"], net["w_inh"], STIM_W)]
+    else:  # the weights and delays come with the connection lists
         syn = [sim.StaticSynapse()] * 3
     projections = [(sim.Projection(exc, cells, connectors[0], syn[0],
                                    receptor_type="excitatory"), 0),
